@@ -1,0 +1,2 @@
+import Testing
+@Suite struct AppsPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }

@@ -1,0 +1,2 @@
+import Testing
+@Suite struct AudioPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }

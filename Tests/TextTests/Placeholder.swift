@@ -1,0 +1,2 @@
+import Testing
+@Suite struct TextPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }

@@ -1,0 +1,2 @@
+import Testing
+@Suite struct VisionPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }
