@@ -1,4 +1,6 @@
 import COpenBLAS
+import Synchronization
+import Foundation
 
 /// The only file that calls OpenBLAS. Typed wrappers over row-major CBLAS.
 public enum BLAS {
@@ -17,9 +19,40 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        let start = profiling.load(ordering: .relaxed) ? DispatchTime.now().uptimeNanoseconds : 0
+        defer {
+            if start != 0 {
+                gemmNanoseconds.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed)
+                gemmFlops.add(UInt64(2 * m * n * k), ordering: .relaxed)
+            }
+        }
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// When on, every `sgemm` adds its wall time and FLOPs to the counters below (benchmarks
+    /// use this to report the share of time spent in GEMM). Off by default: no cost.
+    public static let profiling = Atomic<Bool>(false)
+    /// Nanoseconds spent inside `sgemm` while profiling (summed over calling threads).
+    public static let gemmNanoseconds = Atomic<UInt64>(0)
+    /// Floating-point operations issued through `sgemm` while profiling.
+    public static let gemmFlops = Atomic<UInt64>(0)
+
+    /// Resets the GEMM counters and switches profiling on or off.
+    public static func setProfiling(_ on: Bool) {
+        gemmNanoseconds.store(0, ordering: .relaxed)
+        gemmFlops.store(0, ordering: .relaxed)
+        profiling.store(on, ordering: .relaxed)
+    }
+
+    /// Raw `cblas_sgemm` on contiguous row-major buffers with no engine code around it
+    /// (the baseline the benchmark compares the engine against).
+    public static func rawSgemm(
+        transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, a, Int32(k), b, Int32(transB ? k : n), 0, c, Int32(n))
     }
 
     /// y = alpha · x + y.

