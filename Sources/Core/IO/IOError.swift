@@ -58,8 +58,8 @@ func errnoText(_ code: Int32) -> String {
     String(cString: strerror(code))
 }
 
-/// Up to `limit` names from `candidates` that look like `key` (shared last component, or
-/// containing it), for "did you mean" hints.
+/// Up to `limit` names from `candidates` that look like `key` (shared last components, or
+/// within two edits of it), for "did you mean" hints.
 func similarKeys(to key: String, in candidates: some Sequence<String>, limit: Int = 3) -> [String] {
     let parts = key.split(separator: ".")
     let leaf = parts.suffix(2).joined(separator: ".")
@@ -69,5 +69,23 @@ func similarKeys(to key: String, in candidates: some Sequence<String>, limit: In
         let hits = all.filter { $0.hasSuffix(probe) || $0.contains(probe) }.sorted()
         if !hits.isEmpty { return Array(hits.prefix(limit)) }
     }
-    return []
+    let close = all.map { ($0, editDistance($0, key, limit: 2)) }.filter { $0.1 <= 2 }
+    return close.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(limit).map(\.0)
+}
+
+/// Levenshtein distance between `a` and `b`, or `limit + 1` as soon as it must exceed `limit`.
+func editDistance(_ a: String, _ b: String, limit: Int) -> Int {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    if abs(x.count - y.count) > limit { return limit + 1 }
+    if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
+    var previous = Array(0...y.count)
+    for i in 1...x.count {
+        var current = [i] + Array(repeating: 0, count: y.count)
+        for j in 1...y.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+        }
+        if (current.min() ?? 0) > limit { return limit + 1 }
+        previous = current
+    }
+    return previous[y.count]
 }
