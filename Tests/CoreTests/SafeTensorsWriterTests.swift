@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Core
+@testable import Core
 import TestSupport
 
 /// Writing: byte-identical to the Python writer's fixtures, a hand-checked layout, round trips
@@ -89,6 +89,21 @@ import TestSupport
         #expect(Array(bv.prefix(5)) == wantBFloat)
         #expect(hv[5].isNaN && bv[5].isNaN)
         #expect(try Array(b.rawBytes("x").prefix(2)) == [0xAB, 0x3E])
+    }
+
+    /// Every binary16 bit pattern widens as the standard library's Float16 does, and every
+    /// bfloat16 pattern is the upper half of a float; narrowing a widened value gives it back.
+    @Test func halfConversionsAllBitPatterns() {
+        var wrong: [String] = []
+        for bits in 0...UInt16.max {
+            let h = floatFromHalfBits(bits), ref = Float(Float16(bitPattern: bits))
+            if !(h.bitPattern == ref.bitPattern || (h.isNaN && ref.isNaN)) { wrong.append("F16 widen \(bits)") }
+            if !h.isNaN, halfBits(h) != bits { wrong.append("F16 narrow \(bits)") }
+            let b = floatFromBFloat16Bits(bits)
+            if b.bitPattern != UInt32(bits) << 16 { wrong.append("BF16 widen \(bits)") }
+            if !b.isNaN, bfloat16Bits(b) != bits { wrong.append("BF16 narrow \(bits)") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) mismatches, first: \(wrong.prefix(5))")
     }
 
     @Test func refusesReservedNameAndBadDtype() throws {

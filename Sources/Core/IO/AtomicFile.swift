@@ -87,7 +87,7 @@ public enum AtomicFile {
             guard var p = buffer.baseAddress else { return }
             var left = buffer.count
             while left > 0 {
-                let n = Glibc.write(fd, p, min(left, 1 << 30))
+                let n = systemWrite(fd, p, min(left, 1 << 30))
                 if n < 0 {
                     let code = errno
                     if code == EINTR { continue }
@@ -141,4 +141,9 @@ public enum AtomicFile {
             if fd >= 0 { close(fd) }
         }
     }
+}
+
+/// The C `write(2)`, reachable from inside `Sink` whose own `write` methods shadow it.
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, buffer, count)
 }

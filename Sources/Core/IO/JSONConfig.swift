@@ -73,36 +73,44 @@ public struct JSONConfig: Sendable {
 
     // MARK: - Scalars
 
+    /// The integer at `key` (integral floats such as `768.0` count; booleans do not).
     public func int(_ key: String) throws -> Int { try required(key, Self.asInt) }
     public func optionalInt(_ key: String) throws -> Int? { try optional(key, Self.asInt) }
     public func int(_ key: String, default value: Int) throws -> Int { try optional(key, Self.asInt) ?? value }
 
+    /// The number at `key` (integers convert).
     public func double(_ key: String) throws -> Double { try required(key, Self.asDouble) }
     public func optionalDouble(_ key: String) throws -> Double? { try optional(key, Self.asDouble) }
     public func double(_ key: String, default value: Double) throws -> Double { try optional(key, Self.asDouble) ?? value }
 
+    /// The number at `key` as Float.
     public func float(_ key: String) throws -> Float { Float(try double(key)) }
     public func optionalFloat(_ key: String) throws -> Float? { try optionalDouble(key).map(Float.init) }
     public func float(_ key: String, default value: Float) throws -> Float { try optionalFloat(key) ?? value }
 
+    /// The string at `key`.
     public func string(_ key: String) throws -> String { try required(key, Self.asString) }
     public func optionalString(_ key: String) throws -> String? { try optional(key, Self.asString) }
     public func string(_ key: String, default value: String) throws -> String { try optional(key, Self.asString) ?? value }
 
+    /// The boolean at `key` (numbers are not booleans).
     public func bool(_ key: String) throws -> Bool { try required(key, Self.asBool) }
     public func optionalBool(_ key: String) throws -> Bool? { try optional(key, Self.asBool) }
     public func bool(_ key: String, default value: Bool) throws -> Bool { try optional(key, Self.asBool) ?? value }
 
     // MARK: - Arrays and maps
 
+    /// The array of integers at `key` (each element converts as in `int(_:)`).
     public func intArray(_ key: String) throws -> [Int] { try required(key, Self.arrayOf(Self.asInt, "integers")) }
     public func optionalIntArray(_ key: String) throws -> [Int]? { try optional(key, Self.arrayOf(Self.asInt, "integers")) }
+    /// The array of numbers at `key`.
     public func floatArray(_ key: String) throws -> [Float] {
         try required(key, Self.arrayOf(Self.asDouble, "numbers")).map(Float.init)
     }
     public func optionalFloatArray(_ key: String) throws -> [Float]? {
         try optional(key, Self.arrayOf(Self.asDouble, "numbers"))?.map(Float.init)
     }
+    /// The array of strings at `key`.
     public func stringArray(_ key: String) throws -> [String] { try required(key, Self.arrayOf(Self.asString, "strings")) }
     public func optionalStringArray(_ key: String) throws -> [String]? { try optional(key, Self.arrayOf(Self.asString, "strings")) }
 
@@ -118,6 +126,7 @@ public struct JSONConfig: Sendable {
         JSONConfig(object: try required(key, Self.asObject), file: file, keyPath: path(key))
     }
 
+    /// The nested object at `key`, nil when absent or null.
     public func optionalNested(_ key: String) throws -> JSONConfig? {
         try optional(key, Self.asObject).map { JSONConfig(object: $0, file: file, keyPath: path(key)) }
     }

@@ -48,6 +48,7 @@ extension SafeTensors {
 
     /// The complete file for `tensors` in memory (for small files and layout tests).
     public static func serialize(raw tensors: [String: RawTensor], metadata: [String: String]? = nil) throws -> [UInt8] {
+        try checkNames(tensors.keys, file: "(in memory)")
         let planned = sortedForWriting(plan(raw: tensors))
         var out = headerBytes(planned, metadata: metadata)
         for p in planned { try p.emit { out.append(contentsOf: $0) } }
@@ -82,15 +83,20 @@ extension SafeTensors {
     }
 
     private static func write(_ planned: [Planned], metadata: [String: String]?, to url: URL) throws {
-        if planned.contains(where: { $0.name == "__metadata__" }) {
-            throw IOError(.invalidEntry, file: url, place: "tensor '__metadata__'",
-                          "'__metadata__' is reserved and cannot name a tensor", advice: "rename the tensor")
-        }
+        try checkNames(planned.map(\.name), file: url.path)
         let ordered = sortedForWriting(planned)
         let header = headerBytes(ordered, metadata: metadata)
         try AtomicFile.write(to: url) { sink in
             try sink.write(header)
             for p in ordered { try p.emit { try sink.write($0) } }
+        }
+    }
+
+    /// `__metadata__` is the header's own key and cannot also name a tensor.
+    private static func checkNames(_ names: some Sequence<String>, file: String) throws {
+        if names.contains("__metadata__") {
+            throw IOError(.invalidEntry, file: file, place: "tensor '__metadata__'",
+                          "'__metadata__' is reserved and cannot name a tensor", advice: "rename the tensor")
         }
     }
 
