@@ -236,3 +236,111 @@ import TestSupport
         #expect(allClose(o.slice(axis: 0, 0..<1), ref, atol: 1e-5))
     }
 }
+
+/// Timing of each fused kernel against its composed version at encoder-layer sizes
+/// (B = 16, H = 12, T = 128, D = 32, hidden 384). Not a correctness test: it runs only with
+/// `PEFTKIT_BENCH=1` and prints a table (about 10 s on 2 cores).
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["PEFTKIT_BENCH"] != nil))
+struct KernelBenchmarks {
+    /// Best of `repeats` wall times in milliseconds.
+    func best(_ repeats: Int = 3, _ body: () -> Void) -> Double {
+        var t = Double.infinity
+        for _ in 0..<repeats {
+            let d = ContinuousClock().measure(body)
+            t = min(t, Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+        }
+        return t
+    }
+
+    /// Forward time and forward + backward time of `f` on `inputs`.
+    func time(_ inputs: [Tensor], _ f: ([Tensor]) -> Tensor) -> (Double, Double) {
+        let fwd = best { _ = withoutGrad { f(inputs) } }
+        let both = best {
+            for x in inputs { x.zeroGrad() }
+            let y = f(inputs)
+            y.backward(gradient: y.filled(1))
+        }
+        return (fwd, both)
+    }
+
+    func row(_ name: String, _ fused: (Double, Double), _ composed: (Double, Double)) {
+        func f(_ v: Double) -> String { String(format: "%8.2f", v) }
+        print("\(name.padding(toLength: 34, withPad: " ", startingAt: 0)) fwd \(f(fused.0)) vs \(f(composed.0)) ms (×\(String(format: "%.1f", composed.0 / fused.0)))"
+              + "   fwd+bwd \(f(fused.1)) vs \(f(composed.1)) ms (×\(String(format: "%.1f", composed.1 / fused.1)))")
+    }
+
+    @Test func fusedVersusComposed() {
+        print("OpenBLAS core \(BLAS.coreName), \(BLAS.threads) BLAS threads, \(Parallelism.workers) workers")
+        let x = randomTensor([2048, 384], seed: 1), w = randomTensor([384], seed: 2), b = randomTensor([384], seed: 3)
+        row("layerNorm [2048, 384]", time([x, w, b]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) },
+            time([x, w, b]) { $0[0].layerNormComposed(weight: $0[1], bias: $0[2], eps: 1e-5) })
+        let s = randomTensor([16 * 12 * 128, 128], seed: 4)
+        row("softmax [24576, 128]", time([s]) { $0[0].softmax() }, time([s]) { $0[0].softmaxComposed() })
+        let h = randomTensor([2048, 1536], seed: 5)
+        row("gelu [2048, 1536]", time([h]) { $0[0].gelu() }, time([h]) { $0[0].geluComposed() })
+        row("geluTanh [2048, 1536]", time([h]) { $0[0].geluTanh() }, time([h]) { $0[0].geluTanhComposed() })
+        let logits = randomTensor([2048, 1000], seed: 6)
+        let targets = (0..<2048).map { $0 % 10 == 0 ? -100 : ($0 * 7919) % 1000 }
+        row("crossEntropy [2048, 1000]", time([logits]) { $0[0].crossEntropy(targets: targets) },
+            time([logits]) { $0[0].crossEntropyComposed(targets: targets) })
+        let q = randomTensor([16, 12, 128, 32], seed: 7), k = randomTensor([16, 12, 128, 32], seed: 8)
+        let v = randomTensor([16, 12, 128, 32], seed: 9)
+        var m = [Float](repeating: 0, count: 16 * 128)
+        for bi in 0..<16 { for j in (64 + 4 * bi)..<128 { m[bi * 128 + j] = -1e9 } }
+        let mask = Tensor(m, shape: [16, 1, 1, 128])
+        row("attention 16×12×128×32, padded", time([q, k, v]) { Tensor.scaledDotProductAttention(q: $0[0], k: $0[1], v: $0[2], mask: mask) },
+            time([q, k, v]) { Tensor.attentionComposed(q: $0[0], k: $0[1], v: $0[2], mask: mask) })
+    }
+
+    /// Serial loop versus `parallelChunks` over the same raw kernels (OpenBLAS keeps its own
+    /// threads, so the attention GEMMs may nest inside our workers).
+    @Test func serialVersusParallel() {
+        let N = 2048, C = 384
+        let x = randomTensor([N, C], seed: 1).storage
+        var out = [Float](repeating: 0, count: N * C), stats = [Float](repeating: 0, count: 2 * N)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                stats.withUnsafeMutableBufferPointer { sp in
+                    let xs = SendableConstPointer(xp.baseAddress!), os = SendablePointer(op.baseAddress!)
+                    let ss = SendablePointer(sp.baseAddress!)
+                    let serial = best(5) {
+                        LayerNormKernel.forward(out: os.base, mean: ss.base, rstd: ss.base + N, x: xs.base, weight: nil,
+                                                bias: nil, rows: 0..<N, C: C, eps: 1e-5)
+                    }
+                    let parallel = best(5) {
+                        parallelChunks(N, costPerItem: 4 * C) {
+                            LayerNormKernel.forward(out: os.base, mean: ss.base, rstd: ss.base + N, x: xs.base, weight: nil,
+                                                    bias: nil, rows: $0, C: C, eps: 1e-5)
+                        }
+                    }
+                    print("layerNorm forward [2048, 384]: serial \(String(format: "%.2f", serial)) ms, parallel \(String(format: "%.2f", parallel)) ms")
+                }
+            }
+        }
+        let BH = 16 * 12, T = 128, D = 32
+        let q = randomTensor([BH, T, D], seed: 2).storage, k = randomTensor([BH, T, D], seed: 3).storage
+        let v = randomTensor([BH, T, D], seed: 4).storage
+        var o = [Float](repeating: 0, count: BH * T * D), p = [Float](repeating: 0, count: BH * T * T)
+        q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+            o.withUnsafeMutableBufferPointer { op in p.withUnsafeMutableBufferPointer { pp in
+                let qs = SendableConstPointer(qp.baseAddress!), ks = SendableConstPointer(kp.baseAddress!)
+                let vs = SendableConstPointer(vp.baseAddress!)
+                let os = SendablePointer(op.baseAddress!), ps = SendablePointer(pp.baseAddress!)
+                // What the kernel does: slices one after another, OpenBLAS threads inside each GEMM.
+                let serial = best(5) {
+                    AttentionKernel.forward(out: os.base, probs: ps.base, q: qs.base, k: ks.base, v: vs.base, mask: nil,
+                                            BH: BH, Tq: T, Tk: T, D: D, Dv: D, scale: 0.17)
+                }
+                // The rejected alternative: slices split over our workers, each calling sgemm (nested threads).
+                let parallel = best(5) { parallelChunks(BH, costPerItem: 4 * T * T * D) { slices in
+                    for bh in slices {
+                        AttentionKernel.forward(out: os.base + bh * T * D, probs: ps.base + bh * T * T, q: qs.base + bh * T * D,
+                                                k: ks.base + bh * T * D, v: vs.base + bh * T * D, mask: nil,
+                                                BH: 1, Tq: T, Tk: T, D: D, Dv: D, scale: 0.17)
+                    }
+                } }
+                print("attention forward 16×12×128×32: serial \(String(format: "%.2f", serial)) ms, parallel \(String(format: "%.2f", parallel)) ms")
+            } }
+        } } }
+    }
+}

@@ -17,8 +17,13 @@ public enum AttentionKernel {
     }
 
     // MARK: - Forward / backward pair
+    //
+    // Threading: the GEMMs run one slice after another and let OpenBLAS use its own threads;
+    // only the softmax rows (no BLAS inside) are split with `parallelChunks`. Calling sgemm from
+    // several of our workers at once made the forward 5-10× slower on 2 cores (OpenBLAS's
+    // threads and ours fight for the cores), so the slice loop is deliberately serial.
 
-    /// Forward for the (batch·head) slices in `slices`.
+    /// Forward over all `BH` slices.
     @inlinable
     public static func forward(
         out: UnsafeMutablePointer<Float>,    // [BH, Tq, Dv]
@@ -27,66 +32,73 @@ public enum AttentionKernel {
         k: UnsafePointer<Float>,             // [BH, Tk, D]
         v: UnsafePointer<Float>,             // [BH, Tk, Dv]
         mask: MaskLayout?,
-        slices: Range<Int>, Tq: Int, Tk: Int, D: Int, Dv: Int, scale: Float
+        BH: Int, Tq: Int, Tk: Int, D: Int, Dv: Int, scale: Float
     ) {
-        for bh in slices {
-            let qs = q + bh * Tq * D, ks = k + bh * Tk * D, vs = v + bh * Tk * Dv
-            let ps = probs + bh * Tq * Tk, os = out + bh * Tq * Dv
-            // S = scale · Q·Kᵀ, written into the probability buffer and normalised in place.
-            BLAS.sgemm(transA: false, transB: true, m: Tq, n: Tk, k: D, alpha: scale, a: qs, lda: D,
-                       b: ks, ldb: D, beta: 0, c: ps, ldc: Tk)
-            for i in 0..<Tq {
-                let row = ps + i * Tk
+        // S = scale · Q·Kᵀ, written into the probability buffer and normalised in place.
+        for bh in 0..<BH {
+            BLAS.sgemm(transA: false, transB: true, m: Tq, n: Tk, k: D, alpha: scale, a: q + bh * Tq * D, lda: D,
+                       b: k + bh * Tk * D, ldb: D, beta: 0, c: probs + bh * Tq * Tk, ldc: Tk)
+        }
+        let ps = SendablePointer(probs)
+        parallelChunks(BH * Tq, costPerItem: 12 * Tk) { rows in
+            for r in rows {
+                let row = ps.base + r * Tk
                 if let m = mask {
-                    let mrow = m.values + m.base[bh] + i * m.rowStride
+                    let mrow = m.values + m.base[r / Tq] + (r % Tq) * m.rowStride
                     for j in 0..<Tk { row[j] += mrow[j * m.colStride] }
                 }
                 SoftmaxKernel.softmaxRow(row, row, Tk)
             }
-            // O = P·V
-            BLAS.sgemm(transA: false, transB: false, m: Tq, n: Dv, k: Tk, a: ps, lda: Tk,
-                       b: vs, ldb: Dv, beta: 0, c: os, ldc: Dv)
+        }
+        // O = P·V
+        for bh in 0..<BH {
+            BLAS.sgemm(transA: false, transB: false, m: Tq, n: Dv, k: Tk, a: probs + bh * Tq * Tk, lda: Tk,
+                       b: v + bh * Tk * Dv, ldb: Dv, beta: 0, c: out + bh * Tq * Dv, ldc: Dv)
         }
     }
 
-    /// Backward for the slices in `slices`. Outputs that are nil are not computed.
+    /// Backward over all slices. Outputs that are nil are not computed.
     ///   dV = Pᵀ·dO
     ///   dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P))   (softmax backward, row by row)
     ///   dQ = scale · dS·K,  dK = scale · dSᵀ·Q
-    /// `dscores` holds dS: the full `[BH, Tq, Tk]` buffer when the mask needs a gradient, or
-    /// one `[Tq, Tk]` scratch slice reused across `slices` (then `dscoresPerSlice` is false).
+    /// `dscores` receives dS (it is also the additive mask's gradient); nil skips dS, dQ and dK.
     @inlinable
     public static func backward(
-        dq: UnsafeMutablePointer<Float>?,    // [BH, Tq, D]
-        dk: UnsafeMutablePointer<Float>?,    // [BH, Tk, D]
-        dv: UnsafeMutablePointer<Float>?,    // [BH, Tk, Dv]
-        dscores: UnsafeMutablePointer<Float>?, dscoresPerSlice: Bool,
-        dout: UnsafePointer<Float>,          // [BH, Tq, Dv]
-        q: UnsafePointer<Float>,             // [BH, Tq, D]
-        k: UnsafePointer<Float>,             // [BH, Tk, D]
-        v: UnsafePointer<Float>,             // [BH, Tk, Dv]
-        probs: UnsafePointer<Float>,         // [BH, Tq, Tk]
-        slices: Range<Int>, Tq: Int, Tk: Int, D: Int, Dv: Int, scale: Float
+        dq: UnsafeMutablePointer<Float>?,       // [BH, Tq, D]
+        dk: UnsafeMutablePointer<Float>?,       // [BH, Tk, D]
+        dv: UnsafeMutablePointer<Float>?,       // [BH, Tk, Dv]
+        dscores: UnsafeMutablePointer<Float>?,  // [BH, Tq, Tk]
+        dout: UnsafePointer<Float>,             // [BH, Tq, Dv]
+        q: UnsafePointer<Float>,                // [BH, Tq, D]
+        k: UnsafePointer<Float>,                // [BH, Tk, D]
+        v: UnsafePointer<Float>,                // [BH, Tk, Dv]
+        probs: UnsafePointer<Float>,            // [BH, Tq, Tk]
+        BH: Int, Tq: Int, Tk: Int, D: Int, Dv: Int, scale: Float
     ) {
-        for bh in slices {
-            let qs = q + bh * Tq * D, ks = k + bh * Tk * D, vs = v + bh * Tk * Dv
-            let ps = probs + bh * Tq * Tk, gs = dout + bh * Tq * Dv
-            if let dv {
-                BLAS.sgemm(transA: true, transB: false, m: Tk, n: Dv, k: Tq, a: ps, lda: Tk,
-                           b: gs, ldb: Dv, beta: 0, c: dv + bh * Tk * Dv, ldc: Dv)
+        if let dv {
+            for bh in 0..<BH {
+                BLAS.sgemm(transA: true, transB: false, m: Tk, n: Dv, k: Tq, a: probs + bh * Tq * Tk, lda: Tk,
+                           b: dout + bh * Tq * Dv, ldb: Dv, beta: 0, c: dv + bh * Tk * Dv, ldc: Dv)
             }
-            guard let dscores else { continue }
-            let ds = dscoresPerSlice ? dscores + bh * Tq * Tk : dscores
-            BLAS.sgemm(transA: false, transB: true, m: Tq, n: Tk, k: Dv, a: gs, lda: Dv,
-                       b: vs, ldb: Dv, beta: 0, c: ds, ldc: Tk)
-            for i in 0..<Tq { SoftmaxKernel.backwardRow(ds + i * Tk, ds + i * Tk, ps + i * Tk, Tk) }
+        }
+        guard let dscores else { return }
+        for bh in 0..<BH {
+            BLAS.sgemm(transA: false, transB: true, m: Tq, n: Tk, k: Dv, a: dout + bh * Tq * Dv, lda: Dv,
+                       b: v + bh * Tk * Dv, ldb: Dv, beta: 0, c: dscores + bh * Tq * Tk, ldc: Tk)
+        }
+        let ds = SendablePointer(dscores), ps = SendableConstPointer(probs)
+        parallelChunks(BH * Tq, costPerItem: 4 * Tk) { rows in
+            for r in rows { SoftmaxKernel.backwardRow(ds.base + r * Tk, ds.base + r * Tk, ps.base + r * Tk, Tk) }
+        }
+        for bh in 0..<BH {
+            let dsl = dscores + bh * Tq * Tk
             if let dq {
-                BLAS.sgemm(transA: false, transB: false, m: Tq, n: D, k: Tk, alpha: scale, a: ds, lda: Tk,
-                           b: ks, ldb: D, beta: 0, c: dq + bh * Tq * D, ldc: D)
+                BLAS.sgemm(transA: false, transB: false, m: Tq, n: D, k: Tk, alpha: scale, a: dsl, lda: Tk,
+                           b: k + bh * Tk * D, ldb: D, beta: 0, c: dq + bh * Tq * D, ldc: D)
             }
             if let dk {
-                BLAS.sgemm(transA: true, transB: false, m: Tk, n: D, k: Tq, alpha: scale, a: ds, lda: Tk,
-                           b: qs, ldb: D, beta: 0, c: dk + bh * Tk * D, ldc: D)
+                BLAS.sgemm(transA: true, transB: false, m: Tk, n: D, k: Tq, alpha: scale, a: dsl, lda: Tk,
+                           b: q + bh * Tq * D, ldb: D, beta: 0, c: dk + bh * Tk * D, ldc: D)
             }
         }
     }
@@ -145,11 +157,9 @@ extension Tensor {
                     AttentionKernel.MaskLayout(values: $0.base, base: mb.baseAddress!, rowStride: rowStride, colStride: colStride)
                 }
                 withMutablePointers(&out, &probs, &unused) { o, pr, _ in
-                    parallelChunks(BH, costPerItem: 2 * Tq * Tk * (D + Dv)) { slices in
-                        AttentionKernel.forward(
-                            out: o!.base, probs: pr!.base, q: p[0]!.base, k: p[1]!.base, v: p[2]!.base, mask: layout,
-                            slices: slices, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: s)
-                    }
+                    AttentionKernel.forward(
+                        out: o!.base, probs: pr!.base, q: p[0]!.base, k: p[1]!.base, v: p[2]!.base, mask: layout,
+                        BH: BH, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: s)
                 }
             }
         }
@@ -161,22 +171,14 @@ extension Tensor {
             var dq = [Float](repeating: 0, count: q.requiresGrad ? q.count : 0)
             var dk = [Float](repeating: 0, count: k.requiresGrad ? k.count : 0)
             var dv = [Float](repeating: 0, count: v.requiresGrad ? v.count : 0)
-            var dscores = [Float](repeating: 0, count: needMask ? BH * Tq * Tk : 0)
+            var dscores = [Float](repeating: 0, count: needScores ? BH * Tq * Tk : 0)
             withConstPointers([g, q.storage, k.storage, v.storage, probs]) { p in
                 withMutablePointers(&dq, &dk, &dv) { dqp, dkp, dvp in
-                    dscores.withUnsafeMutableBufferPointer { dsAll in
-                        let dsAll = dsAll.baseAddress.map(SendablePointer.init)
-                        parallelChunks(BH, costPerItem: 4 * Tq * Tk * (D + Dv)) { slices in
-                            // Without a mask gradient each chunk reuses one [Tq, Tk] scratch slice.
-                            var scratch = [Float](repeating: 0, count: needScores && !needMask ? Tq * Tk : 0)
-                            scratch.withUnsafeMutableBufferPointer { sc in
-                                AttentionKernel.backward(
-                                    dq: dqp?.base, dk: dkp?.base, dv: dvp?.base,
-                                    dscores: needMask ? dsAll?.base : sc.baseAddress, dscoresPerSlice: needMask,
-                                    dout: p[0]!.base, q: p[1]!.base, k: p[2]!.base, v: p[3]!.base, probs: p[4]!.base,
-                                    slices: slices, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: s)
-                            }
-                        }
+                    dscores.withUnsafeMutableBufferPointer { ds in
+                        AttentionKernel.backward(
+                            dq: dqp?.base, dk: dkp?.base, dv: dvp?.base, dscores: needScores ? ds.baseAddress : nil,
+                            dout: p[0]!.base, q: p[1]!.base, k: p[2]!.base, v: p[3]!.base, probs: p[4]!.base,
+                            BH: BH, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: s)
                     }
                 }
             }
