@@ -14,6 +14,13 @@ public enum AttentionKernel {
         public let base: UnsafePointer<Int>
         public let rowStride: Int
         public let colStride: Int
+
+        public init(values: UnsafePointer<Float>, base: UnsafePointer<Int>, rowStride: Int, colStride: Int) {
+            self.values = values
+            self.base = base
+            self.rowStride = rowStride
+            self.colStride = colStride
+        }
     }
 
     // MARK: - Forward / backward pair
