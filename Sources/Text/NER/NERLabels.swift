@@ -25,7 +25,9 @@ public struct NERLabels: Sendable, Equatable {
 
     /// Infers the types from IOB2-converted training sentences.
     public init(inferredFrom file: CoNLLFile) {
-        self.init(entityTypes: file.sentences.flatMap { $0.tags.compactMap { ParsedTag($0)?.prefix != nil ? ParsedTag($0)?.type : nil } })
+        self.init(entityTypes: file.sentences.flatMap { s in
+            s.tags.compactMap { tag in ParsedTag(tag).flatMap { $0.prefix == nil ? nil : $0.type } }
+        })
     }
 
     /// Number of labels (the classifier's output size).

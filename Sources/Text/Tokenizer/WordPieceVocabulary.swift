@@ -28,7 +28,7 @@ public struct WordPieceVocabulary: Sendable {
         maxInputCharsPerWord: Int = 100, source: String = "vocabulary"
     ) throws {
         guard !entries.isEmpty else { throw TokenizerError.invalid(path: source, problem: "the vocabulary is empty") }
-        let count = entries.map(\.1).max()! + 1
+        let count = (entries.map(\.1).max() ?? -1) + 1
         guard count == entries.count, entries.allSatisfy({ $0.1 >= 0 }) else {
             throw TokenizerError.invalid(path: source, problem: "token ids are not 0..<\(entries.count) without gaps (highest id \(count - 1))")
         }
