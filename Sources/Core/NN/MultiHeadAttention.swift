@@ -137,17 +137,19 @@ public final class MultiHeadAttention: Module {
         t.permuted([0, 2, 1, 3]).reshaped([t.shape[0], t.shape[2], numHeads * headDim])
     }
 
-    /// The additive mask `[B or 1, 1, Tq, Tk]` for padding (`attentionMask [B, Tk − P]`, 1/0) and
-    /// causality, with the first `prefixLength` key columns always visible; nil when nothing is hidden.
+    /// The additive mask for padding (`attentionMask [B, Tk − P]`, 1/0) and causality, with the
+    /// first `prefixLength` key columns always visible: `[B, 1, 1, Tk]` for padding alone (one row
+    /// broadcast over queries and heads), `[B or 1, 1, Tq, Tk]` with causality; nil when nothing is hidden.
     public static func additiveMask(attentionMask: Tensor?, batch: Int, queryLength tq: Int, keyLength tk: Int,
                                     prefixLength p: Int = 0, causal: Bool) -> Tensor? {
         if attentionMask == nil && !causal { return nil }
         let rows = attentionMask == nil ? 1 : batch
+        let queries = causal ? tq : 1
         let selfKeys = tk - p
-        var values = [Float](repeating: 0, count: rows * tq * tk)
+        var values = [Float](repeating: 0, count: rows * queries * tk)
         for b in 0..<rows {
-            for i in 0..<tq {
-                let base = (b * tq + i) * tk
+            for i in 0..<queries {
+                let base = (b * queries + i) * tk
                 for j in 0..<selfKeys {
                     var hidden = false
                     if let m = attentionMask, m.storage[b * selfKeys + j] == 0 { hidden = true }
@@ -156,6 +158,6 @@ public final class MultiHeadAttention: Module {
                 }
             }
         }
-        return Tensor(values, shape: [rows, 1, tq, tk])
+        return Tensor(values, shape: [rows, 1, queries, tk])
     }
 }

@@ -119,6 +119,7 @@ public final class LayerScale: Module {
 /// residual add (and the norm, in post-norm).
 public final class TransformerEncoderLayer: Module {
     public let layout: TransformerLayerLayout
+    public let config: TransformerLayerConfig
     public let attention: MultiHeadAttention
     public let feedForward: FeedForward
     public let attentionNorm: LayerNorm
@@ -134,6 +135,7 @@ public final class TransformerEncoderLayer: Module {
     /// Builds a layer at `path` (e.g. `encoder.layer.3`). `seed` derives the dropout streams.
     public init(config c: TransformerLayerConfig, layout: TransformerLayerLayout, seed: UInt64 = 0, at path: ParamPath) throws {
         self.layout = layout
+        self.config = c
         var seeds = SplitMix64(seed: seed)
         attention = try MultiHeadAttention(dim: c.dim, numHeads: c.numHeads, bias: layout.attentionBias,
                                            attentionDropout: c.attentionDropout, seed: seeds.next(),

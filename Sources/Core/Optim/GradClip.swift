@@ -3,7 +3,8 @@
 /// gradient is multiplied by `maxNorm / (norm + 1e-6)`. Returns the norm before clipping
 /// (log it: a rising norm is the first sign of divergence).
 ///
-/// Parameters without a gradient are ignored. The sum of squares is accumulated in Double so
+/// A non-finite norm is returned as is and leaves the gradients untouched, so the caller can
+/// skip that step. Parameters without a gradient are ignored. The sum of squares is accumulated in Double so
 /// large models do not lose small contributions.
 ///
 /// ```swift
