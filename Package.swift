@@ -21,7 +21,7 @@ let systemLibraries: [Target] = [
 
 let libraries: [Target] = [
     .target(name: "Core", dependencies: ["COpenBLAS"], path: "Sources/Core", exclude: ["System"]),
-    .target(name: "Vision", dependencies: ["Core", "CPNG"], path: "Sources/Vision", exclude: ["System"]),
+    .target(name: "Vision", dependencies: ["Core", "Text", "CPNG"], path: "Sources/Vision", exclude: ["System"]),
     .target(name: "Audio", dependencies: ["Core", "CSndFile"], path: "Sources/Audio", exclude: ["System"]),
     .target(name: "Text", dependencies: ["Core"], path: "Sources/Text"),
     .target(name: "Graph", dependencies: ["Core"], path: "Sources/Graph"),
