@@ -13,6 +13,9 @@ let systemLibraries: [Target] = [
         name: "CPNG", path: "Sources/Vision/System/CPNG", pkgConfig: "libpng",
         providers: [.apt(["libpng-dev"])]),
     .systemLibrary(
+        name: "CJPEG", path: "Sources/Vision/System/CJPEG", pkgConfig: "libturbojpeg",
+        providers: [.apt(["libturbojpeg0-dev"])]),
+    .systemLibrary(
         name: "CSndFile", path: "Sources/Audio/System/CSndFile", pkgConfig: "sndfile",
         providers: [.apt(["libsndfile1-dev"])]),
 ]
@@ -21,7 +24,7 @@ let systemLibraries: [Target] = [
 
 let libraries: [Target] = [
     .target(name: "Core", dependencies: ["COpenBLAS"], path: "Sources/Core", exclude: ["System"]),
-    .target(name: "Vision", dependencies: ["Core", "CPNG"], path: "Sources/Vision", exclude: ["System"]),
+    .target(name: "Vision", dependencies: ["Core", "CPNG", "CJPEG"], path: "Sources/Vision", exclude: ["System"]),
     .target(name: "Audio", dependencies: ["Core", "CSndFile"], path: "Sources/Audio", exclude: ["System"]),
     .target(name: "Text", dependencies: ["Core"], path: "Sources/Text"),
     .target(name: "Graph", dependencies: ["Core"], path: "Sources/Graph"),
