@@ -49,7 +49,7 @@ public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .empty: return "the file is empty or cut short; re-export or remove it"
         case .unknownFormat: return "supported formats are PNG, JPEG and PGM/PPM; convert or remove the file"
         case .invalidHeader: return "the header is invalid; re-export the image"
-        case .tooLarge: return "the image exceeds the pixel limit; downscale it or raise ImageLimits.maxPixels"
+        case .tooLarge: return "the limit is Pillow's decompression-bomb threshold; downscale the image"
         case .truncated: return "the file is cut short; re-download or re-export it"
         case .corrupt: return "the data is damaged; re-download or re-export it"
         case .unsupported: return "convert the image to 8-bit RGB or grayscale PNG/JPEG"

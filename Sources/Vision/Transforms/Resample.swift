@@ -93,17 +93,23 @@ enum Resampler {
             let last = zip(vertical.start, vertical.weights).map { $0 + $1.count }.max() ?? image.height
             let horizontal = coefficients(inSize: image.width, outSize: width, filter: filter)
             var out = [UInt8](repeating: 0, count: width * (last - first) * ch)
+            let half = Int32(1 << (precisionBits - 1))
             image.pixels.withUnsafeBufferPointer { src in
-                for y in first..<last {
-                    let srcRow = y * image.width * ch
-                    let dstRow = (y - first) * width * ch
-                    for o in 0..<width {
-                        let s = horizontal.start[o]
-                        let w = horizontal.weights[o]
-                        for c in 0..<ch {
-                            var sum = 1 << (precisionBits - 1)
-                            for k in 0..<w.count { sum += Int(src[srcRow + (s + k) * ch + c]) * Int(w[k]) }
-                            out[dstRow + o * ch + c] = clip8(sum)
+                out.withUnsafeMutableBufferPointer { dst in
+                    for y in first..<last {
+                        let srcRow = src.baseAddress! + y * image.width * ch
+                        let dstRow = dst.baseAddress! + (y - first) * width * ch
+                        for o in 0..<width {
+                            let base = srcRow + horizontal.start[o] * ch
+                            horizontal.weights[o].withUnsafeBufferPointer { w in
+                                for c in 0..<ch {
+                                    // Int32 wrapping arithmetic, as PIL's C ints (the 2 headroom bits
+                                    // of `precisionBits` keep real sums far from overflow).
+                                    var sum = half
+                                    for k in 0..<w.count { sum = sum &+ Int32(base[k * ch + c]) &* w[k] }
+                                    dstRow[o * ch + c] = clip8(Int(sum))
+                                }
+                            }
                         }
                     }
                 }
@@ -115,17 +121,20 @@ enum Resampler {
         var out = [UInt8](repeating: 0, count: width * height * ch)
         let rowLength = width * ch
         current.pixels.withUnsafeBufferPointer { src in
-            var sums = [Int](repeating: 0, count: rowLength)
-            for o in 0..<height {
-                let s = vertical.start[o] - rowOffset
-                let w = vertical.weights[o]
-                for i in 0..<rowLength { sums[i] = 1 << (precisionBits - 1) }
-                for k in 0..<w.count {
-                    let row = (s + k) * rowLength
-                    let wk = Int(w[k])
-                    for i in 0..<rowLength { sums[i] += Int(src[row + i]) * wk }
+            out.withUnsafeMutableBufferPointer { dst in
+                var sums = [Int32](repeating: 0, count: rowLength)
+                sums.withUnsafeMutableBufferPointer { acc in
+                    for o in 0..<height {
+                        let s = vertical.start[o] - rowOffset
+                        for i in 0..<rowLength { acc[i] = Int32(1 << (precisionBits - 1)) }
+                        for (k, wk) in vertical.weights[o].enumerated() {
+                            let row = src.baseAddress! + (s + k) * rowLength
+                            for i in 0..<rowLength { acc[i] = acc[i] &+ Int32(row[i]) &* wk }
+                        }
+                        let outRow = dst.baseAddress! + o * rowLength
+                        for i in 0..<rowLength { outRow[i] = clip8(Int(acc[i])) }
+                    }
                 }
-                for i in 0..<rowLength { out[o * rowLength + i] = clip8(sums[i]) }
             }
         }
         return Image(width: width, height: height, channels: ch, pixels: out)
