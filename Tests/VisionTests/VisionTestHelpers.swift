@@ -10,6 +10,24 @@ enum VisionFixtures {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources")
     }
 
+    /// Folder holding scikit-image's sample photos (`astronaut.png`, `coffee.png`), if installed:
+    /// `PEFTKIT_SKIMAGE_DATA`, else `models/scikit-image/skimage/data` (from
+    /// `pip install --no-deps --target models/scikit-image scikit-image==0.26.0`).
+    static var skimageData: URL {
+        if let p = ProcessInfo.processInfo.environment["PEFTKIT_SKIMAGE_DATA"] { return URL(fileURLWithPath: p) }
+        return TestPaths.models.appendingPathComponent("scikit-image/skimage/data")
+    }
+
+    /// The raw bytes and shape of one tensor of a safetensors file.
+    static func safetensorsRaw(_ url: URL, key: String) throws -> (shape: [Int], bytes: Data) {
+        let data = try Data(contentsOf: url)
+        let n = data.prefix(8).withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self).littleEndian) }
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as! [String: Any]
+        let info = header[key] as! [String: Any]
+        let offs = info["data_offsets"] as! [Int]
+        return (info["shape"] as! [Int], data.subdata(in: (8 + n + offs[0])..<(8 + n + offs[1])))
+    }
+
     /// Reads every U8 tensor of a safetensors file (8-byte little-endian header length, JSON
     /// header, raw data) into name → (shape, bytes). Only what these fixtures need.
     static func safetensorsU8(_ url: URL) throws -> [String: (shape: [Int], bytes: [UInt8])] {
