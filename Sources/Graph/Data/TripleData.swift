@@ -177,10 +177,9 @@ struct ParsedLine {
 func parseLines(_ text: String, file: String) throws -> [ParsedLine] {
     var rows: [ParsedLine] = []
     var lineNo = 0
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    // "\r\n" is one Character in Swift, so split on it explicitly (Windows line ends).
+    for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
         lineNo += 1
-        var line = Substring(raw)
-        if line.last == "\r" { line = line.dropLast() }
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
         let fields: [String]
