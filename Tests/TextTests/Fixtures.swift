@@ -4,14 +4,8 @@ import Text
 
 /// Locations of shared fixtures and the installed MiniLM model for the Text tests.
 enum Fixtures {
-    /// `TestPaths.fixtures` (`../shared/fixtures` beside the package, or `$PEFTKIT_FIXTURES`).
-    /// Helper worktrees live one level deeper than the main checkout, so fall back to the
-    /// shared folder's absolute location when the relative one is absent.
-    static let root: String = {
-        let standard = TestPaths.fixtures.path
-        if FileManager.default.fileExists(atPath: standard) { return standard }
-        return "/work/shared/fixtures"
-    }()
+    /// `TestPaths.fixtures` (`shared/fixtures` beside the package or above it, or `$PEFTKIT_FIXTURES`).
+    static let root: String = TestPaths.fixtures.path
 
     static func path(_ relative: String) -> String { (root as NSString).appendingPathComponent(relative) }
 
