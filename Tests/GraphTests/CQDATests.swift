@@ -73,3 +73,16 @@ import TestSupport
         #expect(losses.count == 8 && losses.last! < losses.first!, "\(losses)")
     }
 }
+
+@Suite struct CQDAQueryLossTests {
+    @Test(arguments: [false, true])
+    func queryLossGradientPassesFiniteDifferences(useLogits: Bool) {
+        var o = CQDATrainingOptions()
+        o.useLogits = useLogits
+        o.epsilon = 0.05  // a moderate ε keeps log(ε + ·) smooth enough for central differences
+        // Scores in (0, 1), distinct so the row minimum does not switch under the probe.
+        let s = Tensor([0.9, 0.2, 0.55, 0.7, 0.35, 0.1, 0.8, 0.45, 0.6, 0.3], shape: [2, 5], requiresGrad: true)
+        let check = gradCheck([s], eps: 1e-3) { CQDATrainer.queryLoss($0[0], targets: [2, 4], options: o) }
+        #expect(check.passed, "\(check)")
+    }
+}
