@@ -35,6 +35,15 @@ import TestSupport
         }
     }
 
+    /// `readMono` = read, downmix, resample: the stereo fixture gives (L + R)/2 at 16 kHz unchanged,
+    /// and an 8 kHz file comes back at 16 kHz with twice the frames.
+    @Test func readMonoDownmixesAndResamples() throws {
+        let stereo = try AudioFile.read(AudioFixtures.url("allison_digit1_16k_stereo.wav"))
+        #expect(try AudioFile.readMono(AudioFixtures.url("allison_digit1_16k_stereo.wav")) == stereo.mono().samples)
+        let up = try AudioFile.readMono(AudioFixtures.url("allison_digit1_8k.wav"))
+        #expect(up.count == 14580)
+    }
+
     // MARK: Hand-built WAV files
 
     /// A RIFF chunk: id, little-endian size, payload, pad byte when the size is odd.

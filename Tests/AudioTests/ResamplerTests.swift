@@ -62,7 +62,10 @@ import Testing
     /// amplitude preserved) away from the edges. The pass band of the default filter reaches 0.85
     /// of the lower Nyquist with Kaiser ripple δ ≈ 10^(−81/20) ≈ 9e-5 (relative), i.e. 4.5e-5
     /// at amplitude 0.5, plus float32 output rounding: 1e-4 bounds both (measured ≤ 1.7e-5).
-    @Test(arguments: [(44100, 16000, 1000.0), (8000, 16000, 1000.0), (48000, 16000, 6000.0), (16000, 22050, 3000.0)])
+    /// 96001 → 16000 reduces to L = 16000, M = 96001, whose 6.7 M-tap prototype is not stored but
+    /// evaluated per tap (interpolated window table), so it exercises the second code path.
+    @Test(arguments: [(44100, 16000, 1000.0), (8000, 16000, 1000.0), (48000, 16000, 6000.0), (16000, 22050, 3000.0),
+                      (96001, 16000, 2500.0)])
     func inBandToneIsPreserved(from: Int, to: Int, hz: Double) throws {
         let seconds = 0.25
         let input = Self.tone(hz, rate: from, count: Int(Double(from) * seconds), phase: 0.3)
@@ -76,7 +79,8 @@ import Testing
 
     /// A tone above the new Nyquist would alias to (rate − f); the default filter must push it
     /// more than 60 dB below the input level (its design target is ~80 dB; measured 88–101 dB).
-    @Test(arguments: [(48000, 16000, 9000.0), (44100, 16000, 8500.0), (44100, 16000, 12000.0), (22050, 16000, 9500.0)])
+    @Test(arguments: [(48000, 16000, 9000.0), (44100, 16000, 8500.0), (44100, 16000, 12000.0), (22050, 16000, 9500.0),
+                      (96001, 16000, 9000.0)])
     func toneAboveNewNyquistIsSuppressed(from: Int, to: Int, hz: Double) throws {
         let input = Self.tone(hz, rate: from, count: from / 4)
         let output = try Resampler(from: from, to: to).process(input)
@@ -96,5 +100,7 @@ import Testing
         let x: [Float] = [0.1, 0.2, -0.3]
         #expect(try Resampler(from: 16000, to: 16000).process(x) == x)
         #expect(throws: AudioFeatureError.self) { try Resampler(from: 0, to: 16000) }
+        #expect(throws: AudioFeatureError.self) { try Resampler(from: 2_000_000_000, to: 16000) }
+        #expect(try Resampler(from: 8000, to: 16000).process([]) == [])
     }
 }

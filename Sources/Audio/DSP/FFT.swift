@@ -2,14 +2,18 @@ import Foundation
 
 /// A complex number in Double, the element type of our FFTs.
 public struct Complex: Sendable, Equatable {
+    /// Real part.
     public var re: Double
+    /// Imaginary part.
     public var im: Double
+    /// re + i·im.
     @inlinable public init(_ re: Double, _ im: Double) {
         self.re = re
         self.im = im
     }
     /// |z|².
     @inlinable public var squaredMagnitude: Double { re * re + im * im }
+    /// re − i·im.
     @inlinable public var conjugate: Complex { Complex(re, -im) }
     @inlinable static func + (a: Complex, b: Complex) -> Complex { Complex(a.re + b.re, a.im + b.im) }
     @inlinable static func - (a: Complex, b: Complex) -> Complex { Complex(a.re - b.re, a.im - b.im) }

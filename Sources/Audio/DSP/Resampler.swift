@@ -33,6 +33,7 @@ public struct Resampler: Sendable {
         public var beta: Double
         /// −6 dB point as a fraction of the lower of the input and output Nyquist frequencies.
         public var cutoff: Double
+        /// A Kaiser-windowed sinc with the given shape.
         public init(zeroCrossings: Double, beta: Double, cutoff: Double) {
             self.zeroCrossings = zeroCrossings
             self.beta = beta
@@ -61,6 +62,14 @@ public struct Resampler: Sendable {
     let fc: Double
     let gain: Double
     let besselBeta: Double
+    /// Kaiser window at |k|/K = i/windowSteps, for the on-the-fly path only (linearly
+    /// interpolated: the window is smooth, so the error is below 1e-7 of the peak).
+    let windowTable: [Double]
+    static let windowSteps = 16_384
+
+    /// Highest sample rate accepted (a corrupt header could claim billions of Hz, and the filter
+    /// length grows with the rate ratio).
+    public static let maxRate = 1_000_000
 
     /// Upper bound on stored taps; beyond it (rates whose ratio reduces to huge L) each tap is
     /// computed when needed, which is slower but needs no memory.
@@ -68,8 +77,8 @@ public struct Resampler: Sendable {
 
     /// Plans a conversion from `inputRate` to `outputRate` (both positive).
     public init(from inputRate: Int, to outputRate: Int, filter: Filter = .standard) throws {
-        guard inputRate > 0, outputRate > 0 else {
-            throw AudioFeatureError("resampler: rates must be positive, got \(inputRate) → \(outputRate) Hz")
+        guard inputRate > 0, outputRate > 0, inputRate <= Resampler.maxRate, outputRate <= Resampler.maxRate else {
+            throw AudioFeatureError("resampler: rates must be 1…\(Resampler.maxRate) Hz, got \(inputRate) → \(outputRate) Hz")
         }
         guard filter.zeroCrossings >= 1, filter.cutoff > 0, filter.cutoff <= 1, filter.beta >= 0 else {
             throw AudioFeatureError("resampler: invalid filter \(filter)")
@@ -93,10 +102,16 @@ public struct Resampler: Sendable {
             for i in raw.indices { raw[i] *= scale }
             taps = raw
             gain = scale
+            windowTable = []
         } else {
             // Continuous approximation of the tap sum: ∫ 2fc·sinc ≈ 1 per upsampled sample → L overall.
             taps = []
             gain = Double(up)
+            let (beta, i0) = (filter.beta, besselBeta)
+            windowTable = (0...Resampler.windowSteps).map { i in
+                let r = Double(i) / Double(Resampler.windowSteps)
+                return Resampler.besselI0(beta * max(0, 1 - r * r).squareRoot()) / i0
+            }
         }
     }
 
@@ -109,7 +124,7 @@ public struct Resampler: Sendable {
     public func process(_ input: [Float]) -> [Float] {
         let n = input.count
         let outCount = outputCount(for: n)
-        if up == down { return input }
+        if up == down || n == 0 { return n == 0 ? [] : input }
         var out = [Float](repeating: 0, count: outCount)
         let (L, M, K) = (up, down, halfLength)
         input.withUnsafeBufferPointer { src in
@@ -128,10 +143,16 @@ public struct Resampler: Sendable {
                             var acc = 0.0
                             if iLow <= iHigh {
                                 var k = t - iLow * L
-                                for i in iLow...iHigh {
-                                    let tap = hp.map { $0.base[k + K] } ?? self.tap(k)
-                                    acc += Double(sp.base[i]) * tap
-                                    k -= L
+                                if let hp {
+                                    for i in iLow...iHigh {
+                                        acc += Double(sp.base[i]) * hp.base[k + K]
+                                        k -= L
+                                    }
+                                } else {
+                                    for i in iLow...iHigh {
+                                        acc += Double(sp.base[i]) * self.tap(k)
+                                        k -= L
+                                    }
                                 }
                             }
                             dp.base[j] = Float(acc)
@@ -159,7 +180,15 @@ public struct Resampler: Sendable {
 
     /// The tap at offset k, computed from the formula (used when the table would be too large).
     func tap(_ k: Int) -> Double {
-        gain * Resampler.windowedSinc(Double(k), fc: fc, half: Double(halfLength), beta: filter.beta, i0Beta: besselBeta)
+        let r = abs(Double(k)) / Double(halfLength)
+        if r > 1 { return 0 }
+        let position = r * Double(Resampler.windowSteps)
+        let i = min(Int(position), Resampler.windowSteps - 1)
+        let frac = position - Double(i)
+        let window = windowTable[i] + (windowTable[i + 1] - windowTable[i]) * frac
+        let x = 2 * fc * Double(k)
+        let sinc = x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x)
+        return gain * 2 * fc * sinc * window
     }
 
     /// 2fc·sinc(2fc·k)·Kaiser(k/half), unscaled.

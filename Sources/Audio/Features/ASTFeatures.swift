@@ -12,12 +12,16 @@ public struct ASTFeatureExtractor: Sendable {
 
     /// Frames per example (1024 for the AudioSet checkpoints; methods.md lists per-dataset values).
     public var maxLength: Int
+    /// Normalisation mean (AudioSet by default).
     public var mean: Float
+    /// Normalisation standard deviation; features are divided by 2·std.
     public var std: Float
     /// Whether to apply the normalisation (the extractor's `do_normalize`).
     public var normalize: Bool
+    /// The fbank computer with AST's options.
     public let fbank: KaldiFbank
 
+    /// The extractor of `MIT/ast-finetuned-audioset-10-10-0.4593` with a chosen `maxLength`.
     public init(maxLength: Int = 1024, mean: Float = audioSetMean, std: Float = audioSetStd, normalize: Bool = true) throws {
         precondition(maxLength >= 1, "ASTFeatureExtractor: maxLength must be positive")
         self.maxLength = maxLength

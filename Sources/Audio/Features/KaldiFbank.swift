@@ -4,6 +4,7 @@ import Foundation
 /// Options of Kaldi's `compute-fbank-feats` / `torchaudio.compliance.kaldi.fbank`, same names
 /// and defaults as torchaudio except where noted.
 public struct KaldiFbankOptions: Sendable, Equatable {
+    /// Sample rate of the input in Hz.
     public var sampleRate: Double = 16_000
     /// Frame length in milliseconds (25 → 400 samples at 16 kHz).
     public var frameLengthMs: Double = 25
@@ -13,6 +14,7 @@ public struct KaldiFbankOptions: Sendable, Equatable {
     public var dither: Double = 0
     /// Seed of the dither noise, so dithered features are reproducible.
     public var ditherSeed: UInt64 = 0
+    /// Pre-emphasis coefficient (0 disables it).
     public var preemphasis: Double = 0.97
     /// Subtract each frame's mean before pre-emphasis.
     public var removeDCOffset: Bool = true
@@ -20,7 +22,9 @@ public struct KaldiFbankOptions: Sendable, Equatable {
     public var window: WindowFunction = .povey
     /// Zero-pad frames to the next power of two before the FFT.
     public var roundToPowerOfTwo: Bool = true
+    /// Number of triangular mel filters.
     public var melBins: Int = 23
+    /// Lower filter edge in Hz.
     public var lowFrequency: Double = 20
     /// Upper filter edge in Hz; ≤ 0 means Nyquist + this value (Kaldi's convention).
     public var highFrequency: Double = 0
@@ -32,12 +36,14 @@ public struct KaldiFbankOptions: Sendable, Equatable {
     public var rawEnergy: Bool = true
     /// Floor of the energy column (0 = only FLT_EPSILON).
     public var energyFloor: Double = 1
+    /// HTK layout: energy column last instead of first.
     public var htkCompat: Bool = false
     /// Power (true) or magnitude spectrum.
     public var usePower: Bool = true
     /// Natural log of the filter outputs (floored at FLT_EPSILON).
     public var useLogFbank: Bool = true
 
+    /// torchaudio's defaults.
     public init() {}
 
     /// The options AST's feature extractor uses: `fbank(htk_compat=True, sample_frequency=16000,
@@ -71,7 +77,9 @@ public struct KaldiFbankOptions: Sendable, Equatable {
 /// mel filters (`MelFilterbank.kaldi`), log(max(·, FLT_EPSILON)). All arithmetic in Double;
 /// AST's 128-bin setting keeps filter 3 empty, so that column is log(FLT_EPSILON) = −15.942385.
 public struct KaldiFbank: Sendable {
+    /// The options in use.
     public let options: KaldiFbankOptions
+    /// The triangular filters over the `paddedLength/2 + 1` FFT bins.
     public let filterbank: MelFilterbank
     let window: [Double]
     let fft: RealFFT

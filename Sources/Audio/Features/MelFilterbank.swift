@@ -3,7 +3,9 @@ import Foundation
 
 /// A problem with feature-extraction input or options (for example a clip shorter than one frame).
 public struct AudioFeatureError: Error, CustomStringConvertible, Equatable {
+    /// One line saying what is wrong.
     public var description: String
+    /// An error with the given message.
     public init(_ description: String) { self.description = description }
 }
 

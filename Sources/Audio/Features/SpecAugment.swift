@@ -11,11 +11,14 @@ public struct SpecAugment: Sendable, Equatable {
     public var frequencyMaskParameter: Int
     /// Maximum time-mask width (exclusive), in frames.
     public var timeMaskParameter: Int
+    /// Number of frequency masks per example.
     public var frequencyMasks: Int
+    /// Number of time masks per example.
     public var timeMasks: Int
     /// Value written into masked cells.
     public var fillValue: Float
 
+    /// Defaults are AST's ESC-50 / UrbanSound8K settings (one mask of each kind, F 24, T 80).
     public init(frequencyMaskParameter: Int = 24, timeMaskParameter: Int = 80, frequencyMasks: Int = 1, timeMasks: Int = 1,
                 fillValue: Float = 0) {
         self.frequencyMaskParameter = frequencyMaskParameter
@@ -27,8 +30,11 @@ public struct SpecAugment: Sendable, Equatable {
 
     /// One masked band on an axis: `range` of indices.
     public struct Mask: Sendable, Equatable {
+        /// Which axis a mask covers.
         public enum Axis: Sendable { case time, frequency }
+        /// The masked axis.
         public var axis: Axis
+        /// Masked indices along that axis.
         public var range: Range<Int>
     }
 

@@ -17,12 +17,17 @@ public struct WhisperLogMel: Sendable {
         case none
     }
 
+    /// Number of mel filters (rows of the output).
     public let melBins: Int
+    /// FFT size = window length.
     public let nFFT: Int
+    /// Samples between frames.
     public let hopLength: Int
+    /// Expected input rate in Hz.
     public let sampleRate: Int
     /// Samples in one padded chunk (30 s at 16 kHz = 480 000).
     public let chunkSamples: Int
+    /// Slaney-normalised filters over the `nFFT/2 + 1` bins.
     public let filterbank: MelFilterbank
     let window: [Double]
     let fft: RealFFT

@@ -58,10 +58,12 @@ public struct AudioFileError: Error, CustomStringConvertible, Equatable {
     public var path: String
     /// What went wrong and what to do about it.
     public var reason: String
+    /// An error about the file at `path`.
     public init(path: String, reason: String) {
         self.path = path
         self.reason = reason
     }
+    /// "path: reason", one line.
     public var description: String { "\(path): \(reason)" }
 }
 
@@ -164,6 +166,17 @@ public enum AudioFile {
             throw fail("contains NaN or infinite samples; the file is corrupt")
         }
         return AudioClip(samples: samples, sampleRate: Int(info.samplerate), channels: channels)
+    }
+
+    /// The file's sound as one channel (mean of channels) at `sampleRate` Hz (default-filter
+    /// `Resampler` when the file's rate differs): what the feature extractors take.
+    public static func readMono(_ url: URL, sampleRate: Int = 16_000) throws -> [Float] {
+        let clip = try read(url).mono()
+        do {
+            return try clip.resampled(to: sampleRate).samples
+        } catch let error as AudioFeatureError {
+            throw AudioFileError(path: url.path, reason: error.description)
+        }
     }
 
     /// Writes `clip` as a WAV file (16-bit PCM or float32) at `url`, atomically.
