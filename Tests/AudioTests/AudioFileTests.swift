@@ -128,7 +128,15 @@ import TestSupport
         let flac = try Data(contentsOf: AudioFixtures.url("allison_digit1_16k.flac"))
         var lyingFLAC = flac  // STREAMINFO total-samples field claims 2^36 − 1 samples.
         for i in 21...25 { lyingFLAC[i] = i == 21 ? lyingFLAC[i] | 0x0F : 0xFF }
+        // An Ogg Vorbis file cut at 50 % (libsndfile refuses it) and at 90 % (length unknown, no
+        // decodable frame).
+        let oggURL = dir.appendingPathComponent("tone.ogg")
+        let tone = (0..<48000).map { Float(0.5 * sin(Double($0) * 0.1)) }
+        try AudioFile.write(AudioClip(samples: tone, sampleRate: 16000), to: oggURL, format: .oggVorbis)
+        let ogg = try Data(contentsOf: oggURL)
         let cases: [(String, Data, String)] = [
+            ("half.ogg", ogg.prefix(ogg.count / 2), "malformed"),
+            ("most.ogg", ogg.prefix(ogg.count * 9 / 10), "truncated or corrupt"),
             ("empty.wav", Data(), "empty"),
             ("truncated.wav", wav.prefix(wav.count / 2), "truncated"),
             ("header_only.wav", wav.prefix(30), "truncated"),

@@ -39,6 +39,7 @@ public struct ASTFeatureExtractor: Sendable {
 
     /// Pads with zeros or truncates `features` `[T, bins]` to `maxLength` rows, then normalises.
     public func normalizeAndFit(_ features: Tensor) -> Tensor {
+        precondition(features.rank == 2, "ASTFeatureExtractor: expected [frames, bins], got \(features.shape)")
         let rows = features.shape[0], bins = features.shape[1]
         var out = [Float](repeating: 0, count: maxLength * bins)
         let kept = min(rows, maxLength)

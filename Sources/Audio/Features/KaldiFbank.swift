@@ -57,10 +57,11 @@ public struct KaldiFbankOptions: Sendable, Equatable {
         return o
     }
 
-    /// Samples per frame.
-    public var frameLength: Int { Int((sampleRate * frameLengthMs / 1000).rounded()) }
-    /// Samples between frame starts.
-    public var frameShift: Int { Int((sampleRate * frameShiftMs / 1000).rounded()) }
+    /// Samples per frame, truncated as Kaldi and torchaudio do (44.1 kHz × 25 ms → 1102); the
+    /// 1e-6 only absorbs binary round-off such as 399.99999999.
+    public var frameLength: Int { Int(sampleRate * frameLengthMs / 1000 + 1e-6) }
+    /// Samples between frame starts (truncated likewise).
+    public var frameShift: Int { Int(sampleRate * frameShiftMs / 1000 + 1e-6) }
     /// FFT size.
     public var paddedLength: Int {
         guard roundToPowerOfTwo else { return frameLength }

@@ -95,9 +95,9 @@ public enum AudioFile {
     /// Upper bound on channels we accept; real files have at most a few dozen, and a corrupt header
     /// must not make us allocate per-channel buffers of absurd size.
     static let maxChannels = 256
-    /// Frames decoded per libsndfile call; reading in blocks means a header that lies about the
-    /// length cannot trigger a huge allocation.
-    static let blockFrames = 65_536
+    /// Samples decoded per libsndfile call (all channels); reading in blocks means a header that
+    /// lies about the length cannot trigger a huge allocation.
+    static let blockSamples = 1 << 18
 
     /// Decodes the whole file at `url` (all channels, interleaved).
     ///
@@ -137,13 +137,17 @@ public enum AudioFile {
         guard info.samplerate > 0 else {
             throw fail("header declares sample rate \(info.samplerate); the file is corrupt")
         }
-        let declared = Int(info.frames)
+        // libsndfile reports SF_COUNT_MAX when it cannot tell the length (e.g. an Ogg stream cut
+        // before its last page); then we decode until the stream ends.
+        let lengthKnown = info.frames != Int64.max
+        let declared = lengthKnown ? Int(info.frames) : Int.max
         if declared <= 0 { throw fail("contains no audio frames (zero-length sound)") }
 
         // Reserve at most what the file could physically hold (1 byte per sample is the densest
         // uncompressed case; compressed formats grow in blocks as they are read).
         var samples: [Float] = []
-        samples.reserveCapacity(min(declared, byteCount) * channels)
+        samples.reserveCapacity(min(min(declared, byteCount) * channels, byteCount))
+        let blockFrames = max(1, AudioFile.blockSamples / channels)
         var block = [Float](repeating: 0, count: blockFrames * channels)
         var total = 0
         while true {
@@ -159,7 +163,10 @@ public enum AudioFile {
         if status != Int32(SF_ERR_NO_ERROR) {
             throw fail("decoding failed after \(total) of \(declared) frames (\(String(cString: sf_strerror(handle)))); the file is corrupt")
         }
-        if total < declared {
+        if !lengthKnown && total == 0 {
+            throw fail("no audio frames could be decoded (the stream is truncated or corrupt); re-export the file")
+        }
+        if lengthKnown && total < declared {
             throw fail("truncated: header declares \(declared) frames but only \(total) could be decoded; re-export the file")
         }
         if samples.contains(where: { !$0.isFinite }) {
