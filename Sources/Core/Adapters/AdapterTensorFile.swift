@@ -99,7 +99,9 @@ func atomicWrite(_ data: Data, to url: URL) throws {
     let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
     do {
         try data.write(to: tmp)
-        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) } else { try FileManager.default.moveItem(at: tmp, to: url) }
+        // POSIX rename replaces an existing file atomically (FileManager.replaceItemAt fails
+        // on Linux when the destination exists).
+        guard rename(tmp.path, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     } catch {
         try? FileManager.default.removeItem(at: tmp)
         throw AdapterError.badFile(file: url.path, detail: "cannot be written (\(error)); check the folder exists and is writable")
