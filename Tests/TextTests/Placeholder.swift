@@ -1,2 +1,0 @@
-import Testing
-@Suite struct TextPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }
