@@ -82,4 +82,32 @@ struct AdapterEncoderTests {
         #expect(prompts.embeddings.gradStorage.map { $0.contains { $0 != 0 } } == true)
         #expect(prefix.embedding!.gradStorage.map { $0.contains { $0 != 0 } } == true)
     }
+
+    @Test("training LoRA + head with AdamW: loss falls, frozen base weights stay bit-identical")
+    func training() throws {
+        let m = try TinyEncoderClassifier(vocab: OrderTask.vocab, maxLength: 8, config: Self.config, numLayers: 2, numClasses: 2, store: .random(seed: 9))
+        m.eval()
+        let frozenBefore = m.namedParameters().filter { !$0.0.hasPrefix("classifier") }.map { ($0.0, $0.1.storage) }
+        let peft = PeftModel(m)
+        var c = AdapterConfig.lora(r: 4, alpha: 8, targets: ["query", "value", "dense"])
+        c.modulesToSave = ["classifier"]
+        try peft.addAdapter(c)
+        let params = peft.trainableParameters()
+        let opt = AdamW(learningRate: 1e-2, weightDecay: 0)
+        var rng = SplitMix64(seed: 1)
+        let (ids, labels) = OrderTask.batch(size: 8, length: 6, using: &rng)
+        var losses: [Float] = []
+        for _ in 0..<15 {
+            let loss = try m(ids, batch: 8, length: 6).crossEntropy(targets: labels)
+            losses.append(loss.item)
+            loss.backward()
+            opt.step(params)
+            opt.zeroGrad(params)
+        }
+        #expect(losses.last! < 0.8 * losses.first!, "\(losses)")
+        for ((k, now), (_, was)) in zip(m.namedParameters().filter { !$0.0.hasPrefix("classifier") && !$0.0.contains("lora_") }.map { ($0.0, $0.1.storage) }, frozenBefore) {
+            #expect(now == was, "frozen \(k) changed")
+        }
+        #expect(params.contains { $0.0 == "classifier.weight" } && params.allSatisfy { $0.0.contains("lora_") || $0.0.hasPrefix("classifier") })
+    }
 }

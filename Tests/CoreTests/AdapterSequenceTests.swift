@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Core
 import TestSupport
@@ -125,5 +126,22 @@ struct AdapterSequenceTests {
             return Tensor.concat([k, v], axis: 1)
         }
         #expect(check.passed, "\(check)")
+    }
+
+    @Test("prompt and prefix files in peft's layout round-trip")
+    func promptFiles() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for deep in [false, true] {
+            let p = PromptTuning(length: 3, width: 4, layers: deep ? 2 : nil, seed: 7)
+            try PromptFiles.save(p, numLayers: 2, numHeads: 2, to: dir)
+            let back = try PromptFiles.loadPrompts(from: dir)
+            #expect(back.isDeep == deep && back.embeddings.storage == p.embeddings.storage && back.embeddings.shape == p.embeddings.shape)
+        }
+        let re = PrefixTuning(layers: 2, length: 3, width: 4, hidden: 5, seed: 8)
+        try PromptFiles.save(re, numHeads: 2, to: dir)
+        let flat = try PromptFiles.loadPrefix(from: dir)
+        #expect(allClose(flat.layer(1).keysValues(batch: 1).keys, withoutGrad { re.layer(1).keysValues(batch: 1).keys }, atol: 0))
+        #expect(throws: AdapterError.self) { try PromptFiles.loadPrompts(from: dir) }  // a prefix folder is not prompts
     }
 }
