@@ -27,6 +27,25 @@ final class MiniLMSkeleton: Module {
     override func namedChildren() -> [(String, Module)] { root.namedChildren() }
 }
 
+/// BertForMaskedLM's Linear skeleton (`bert.encoder…` plus `cls.predictions.transform`).
+final class MiniLMMaskedLMSkeleton: Module {
+    let bert = MiniLMSkeleton(seed: 2)
+    let transform: ModuleTreeLite
+
+    override init() {
+        var rng = SplitMix64(seed: 3)
+        transform = ModuleTreeLite([
+            ("dense", Linear(inFeatures: 384, outFeatures: 384, using: &rng)),
+            ("LayerNorm", LayerNorm(weight: Tensor.ones([384]), bias: Tensor.zeros([384]))),
+        ])
+        super.init()
+    }
+
+    override func namedChildren() -> [(String, Module)] {
+        [("bert", bert), ("cls", ModuleTreeLite([("predictions", ModuleTreeLite([("transform", transform)]))]))]
+    }
+}
+
 @Suite("PEFT adapter files")
 struct AdapterFileTests {
     @Test("peft's LoRA and DoRA fixtures: config parsed, every tensor on the right module", arguments: ["lora", "dora"])
@@ -59,6 +78,23 @@ struct AdapterFileTests {
         #expect(zip(a, b).allSatisfy { $0.1.storage == $1.1.storage })
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("adapter_config.json"))) as? [String: Any]
         #expect(json?["peft_type"] as? String == "LORA" && json?["r"] as? Int == 8 && json?["use_dora"] as? Bool == (kind == "dora"))
+    }
+
+    @Test("peft's MLM fixture: multi-segment targets and a modules_to_save head")
+    func peftMLMFixture() throws {
+        let model = MiniLMMaskedLMSkeleton()
+        let peft = PeftModel(model)
+        let report = try peft.load(from: TestPaths.fixture("minilm/mlm"), trainable: true)
+        #expect(report.unusedKeys.isEmpty && report.warnings.isEmpty, "\(report.unusedKeys) \(report.warnings)")
+        #expect(report.injection.matchedKeys.count == 24)
+        #expect(report.injection.matchedKeys.contains("bert.encoder.layer.5.attention.output.dense"))
+        #expect(report.injection.selectedParameters == ["cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                                                        "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias"])
+        // step.json: trainable_parameters 443520 (LoRA 294912 + the transform head).
+        #expect(peft.trainableParameters().reduce(0) { $0 + $1.1.count } == 443_520)
+        let file = try SafeTensors.read(TestPaths.fixture("minilm/mlm/adapter_model.safetensors"))
+        let head = try #require(model.module(at: "cls.predictions.transform.dense") as? Linear)
+        #expect(head.weight.storage == file["base_model.model.cls.predictions.transform.dense.weight"]!.storage)
     }
 
     @Test("an adapter for another base is a shape error naming the key")
