@@ -16,7 +16,7 @@ public enum NERMethod: String, Sendable, CaseIterable, Equatable {
     /// take large steps, full fine-tuning needs the usual 5e-5.
     public var defaultLearningRate: Double {
         switch self {
-        case .lora, .dora: return 5e-4
+        case .lora, .dora: return 2e-3
         case .head: return 5e-3
         case .full: return 5e-5
         }
@@ -36,7 +36,7 @@ public struct NERTrainingOptions: Sendable, Equatable {
     public var rank = 8
     public var alpha: Float = 16
     public var targets = ["query", "value"]
-    public var epochs = 4
+    public var epochs = 3
     /// Peak learning rate; nil takes `method.defaultLearningRate`.
     public var learningRate: Double?
     /// Windows per batch.
