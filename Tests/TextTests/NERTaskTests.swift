@@ -125,6 +125,35 @@ import TestSupport
         #expect(saved.test == testJSON && saved.dev == results.dev && saved.bestEpoch == results.bestEpoch)
     }
 
+    /// DoRA trains LoRA plus one magnitude per output row; `head` only the classifier. Both
+    /// save in the PEFT layout and reload to the same predictions.
+    @Test(arguments: [NERMethod.dora, .head])
+    func otherMethodsSaveAndReload(_ method: NERMethod) throws {
+        let folder = try Fixtures.miniLMFolder()
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let train = try Self.write(Self.trainText, "train.conll", in: dir)
+        let dev = try Self.write(Self.devText, "dev.conll", in: dir)
+        var o = Self.options()
+        o.method = method
+        o.epochs = 1
+        let out = dir.appendingPathComponent("run")
+        let (tagger, results) = try NERTrainer(options: o).run(modelFolder: folder, train: train, dev: dev, test: nil, output: out)
+        let head = 5 * 384 + 5
+        // DoRA: LoRA's 6·2·8·768 plus a 384-long magnitude for each of the 12 adapted Linears.
+        #expect(results.trainableParameters == (method == .dora ? 6 * 2 * 8 * 768 + 12 * 384 + head : head))
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("adapter_config.json"))) as? [String: Any])
+        #expect(config["peft_type"] as? String == (method == .dora ? "LORA" : "PEFTKIT_PARAMETER_SELECTION"))
+        #expect(config["modules_to_save"] as? [String] == ["classifier"])
+        if method == .dora { #expect(config["use_dora"] as? Bool == true) }
+        let tensors = try SafeTensors.read(out.appendingPathComponent("adapter_model.safetensors"))
+        #expect(tensors.count == (method == .dora ? 6 * 2 * 3 + 2 : 2))
+        let reloaded = try NERTagger.load(adapter: out.path, model: folder)
+        #expect(reloaded.method == method)
+        let words = dev.sentences.map(\.tokens) + train.sentences.map(\.tokens)
+        #expect(try reloaded.predictIDs(words) == (try tagger.predictIDs(words)))
+    }
+
     @Test func windowsOwnEveryWordOnce() throws {
         let tokenizer = try WordPieceTokenizer(folder: try Fixtures.miniLMFolder())
         let file = try CoNLLReader().parse(Self.testText, path: "test")
