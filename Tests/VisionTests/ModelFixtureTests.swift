@@ -3,6 +3,7 @@ import Testing
 import Core
 import TestSupport
 @testable import Vision
+import Text
 
 /// ViT, DINOv2 and CLIP loaded from the tiny random Hugging Face folders in `fixtures/tiny` (config.json +
 /// model.safetensors, through the same `load(directory:)` a user's downloaded model goes through), against
@@ -84,6 +85,30 @@ import TestSupport
         legacy.eosTokenId = 2
         let tower = try CLIPTextTransformer(config: legacy, at: WeightStore.random(seed: 1).root)
         #expect(try tower.eosPositions([[3, 999, 4, 999], [7, 1, 0, 0]]) == [1, 0])
+    }
+
+    @Test func backboneUnderAPrefixLoads() throws {
+        // ViTForImageClassification keeps the backbone under `vit.` next to a head; the loader finds the prefix.
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var tensors = try FixtureTensors.load(folder("vit").appendingPathComponent("model.safetensors"))
+        tensors = Dictionary(uniqueKeysWithValues: tensors.map { ("vit." + $0.key, $0.value) })
+        tensors["classifier.weight"] = Tensor.zeros([3, 32])
+        try SafeTensors.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
+        try FileManager.default.copyItem(at: folder("vit").appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
+        let model = try ViTModel.load(directory: dir)
+        let io = try io("vit")
+        expectClose(try model(try #require(io["input.pixel_values"])).lastHiddenState, io["output.last_hidden_state"], "prefixed ViT")
+    }
+
+    @Test func clipOtherImageSizesAndTextStrings() throws {
+        let model = try CLIPModel.load(directory: folder("clip"))
+        // 40×40 with patch 8: the 4×4 position grid is resized to 5×5 (same rule as ViT/DINOv2).
+        let out = try model.visionModel(Tensor.zeros([1, 3, 40, 40]))
+        #expect(out.lastHiddenState.shape == [1, 26, 32])
+        // The tiny model's vocabulary has 1000 ids, so real BPE ids are a clear error, not a crash.
+        let tok = try CLIPTokenizer(mergesFile: TestPaths.fixture("text/bpe_simple_vocab_16e6.txt.gz"))
+        #expect(throws: EmbeddingError.self) { try model.textFeatures(["a photo of a cat"], tokenizer: tok) }
     }
 
     @Test func badPixelsAreErrors() throws {

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Text
 
 /// What `CLIPModel` returns for a batch of images and texts.
 public struct CLIPOutput {
@@ -74,6 +75,13 @@ public final class CLIPModel: Module {
     /// Projected text features `[B, P]` (not normalised; HF `get_text_features`).
     public func textFeatures(inputIds: [[Int]], attentionMask: [[Int]]? = nil) throws -> Tensor {
         textProjection(try textModel(inputIds: inputIds, attentionMask: attentionMask).poolerOutput)
+    }
+
+    /// Projected features of raw texts (e.g. one prompt per class), tokenized with CLIP's BPE into
+    /// the text tower's context (77 for OpenAI CLIP), with the end token kept on truncation.
+    public func textFeatures(_ texts: [String], tokenizer: CLIPTokenizer) throws -> Tensor {
+        let (ids, mask) = try tokenizer.batch(texts, contextLength: config.text.maxPositions)
+        return try textFeatures(inputIds: ids, attentionMask: mask)
     }
 
     /// `exp(logit_scale) · normalize(images) · normalize(texts)ᵀ` for already projected features.

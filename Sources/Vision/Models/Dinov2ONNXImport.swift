@@ -294,10 +294,13 @@ public struct Dinov2ONNXImport {
         try put("embeddings.cls_token", emb.cls, [1, 1, d])
         try put("embeddings.patch_embeddings.projection.weight", emb.patch.weight, [d, c.numChannels, p, p])
         try put("embeddings.patch_embeddings.projection.bias", emb.patch.bias, [d])
-        try put("embeddings.position_embeddings.cls", emb.clsPosition, [1, 1, d])
-        try put("embeddings.position_embeddings.grid", emb.grid, [1, grid, d])
-        out["embeddings.position_embeddings"] = Tensor.concat(
-            [out.removeValue(forKey: "embeddings.position_embeddings.cls")!, out.removeValue(forKey: "embeddings.position_embeddings.grid")!], axis: 1)
+        // Constant folding split HF's [1, 1 + g², D] table into the CLS row and the grid; join them back.
+        let clsRow = try model.initializer(emb.clsPosition), gridRows = try model.initializer(emb.grid)
+        guard clsRow.values.count == d, gridRows.values.count == grid * d else {
+            throw VisionModelError.importFailed(file: model.path, place: "position embeddings '\(emb.clsPosition)' + '\(emb.grid)'",
+                                                what: "dims \(clsRow.dims) and \(gridRows.dims) do not form [1, 1 + \(grid), \(d)]")
+        }
+        out["embeddings.position_embeddings"] = Tensor(clsRow.values + gridRows.values, shape: [1, 1 + grid, d])
         // Only masked-image pre-training reads the mask token; the export has none. Zeros keep the HF layout complete.
         out["embeddings.mask_token"] = Tensor.zeros([1, d])
         for (i, l) in layers.enumerated() {
