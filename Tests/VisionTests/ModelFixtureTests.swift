@@ -132,6 +132,24 @@ import Text
         #expect(throws: WeightError.self) { try ViTModel.load(directory: dir) }
     }
 
+    @Test func positionResizeIsDifferentiable() {
+        // Fine-tuned position tables get gradients through the resize (finite differences).
+        let grid = randomTensor([16, 3], seed: 11)
+        let result = gradCheck([grid]) { xs in PositionInterpolation.resize(xs[0], from: (4, 4), to: (5, 3)) }
+        #expect(result.passed, "\(result)")
+    }
+
+    @Test func gradientsReachOnlyUnfrozenParameters() throws {
+        let model = try Dinov2Model.load(directory: folder("dinov2"))
+        let scale = model.encoder.layers[1].layerScale2!.lambda1
+        scale.requiresGrad = true
+        defer { scale.requiresGrad = false }
+        let pixels = try #require(try io("dinov2")["input.pixel_values"])
+        try model(pixels).lastHiddenState.square().mean().backward()
+        #expect(scale.grad != nil && scale.grad!.storage.contains { $0 != 0 })
+        #expect(model.namedParameters().filter { $0.1.grad != nil }.map(\.0) == ["encoder.layer.1.layer_scale2.lambda1"])
+    }
+
     @Test func resizeWeightsFollowTheCubicRule() {
         // Equal sizes: each row is a one-hot (the kernel at integer offsets is 0, 1, 0, 0).
         let same = PositionInterpolation.bicubicWeights(from: 5, to: 5)
