@@ -13,6 +13,9 @@ let systemLibraries: [Target] = [
         name: "CPNG", path: "Sources/Vision/System/CPNG", pkgConfig: "libpng",
         providers: [.apt(["libpng-dev"])]),
     .systemLibrary(
+        name: "CJPEG", path: "Sources/Vision/System/CJPEG", pkgConfig: "libturbojpeg",
+        providers: [.apt(["libturbojpeg0-dev"])]),
+    .systemLibrary(
         name: "CSndFile", path: "Sources/Audio/System/CSndFile", pkgConfig: "sndfile",
         providers: [.apt(["libsndfile1-dev"])]),
 ]
@@ -21,7 +24,7 @@ let systemLibraries: [Target] = [
 
 let libraries: [Target] = [
     .target(name: "Core", dependencies: ["COpenBLAS"], path: "Sources/Core", exclude: ["System"]),
-    .target(name: "Vision", dependencies: ["Core", "Text", "CPNG"], path: "Sources/Vision", exclude: ["System"]),
+    .target(name: "Vision", dependencies: ["Core", "Text", "CPNG", "CJPEG"], path: "Sources/Vision", exclude: ["System"]),
     .target(name: "Audio", dependencies: ["Core", "CSndFile"], path: "Sources/Audio", exclude: ["System"]),
     .target(name: "Text", dependencies: ["Core"], path: "Sources/Text"),
     .target(name: "Graph", dependencies: ["Core"], path: "Sources/Graph"),
@@ -32,7 +35,7 @@ let libraries: [Target] = [
 
 // MARK: - Executables (each main.swift only forwards its arguments to an AppSupport command)
 
-let appNames = ["peftkit-demo", "peftkit-bench"]
+let appNames = ["peftkit-demo", "peftkit-bench", "peft-inspect"]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
 }
@@ -42,11 +45,11 @@ let executables: [Target] = appNames.map {
 let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], path: "Tests/CoreTests"),
-    .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], path: "Tests/VisionTests"),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], path: "Tests/VisionTests", exclude: ["Resources"]),
     .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"], path: "Tests/AudioTests"),
     .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], path: "Tests/TextTests"),
     .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"], path: "Tests/GraphTests"),
-    .testTarget(name: "AppsTests", dependencies: ["AppSupport", "TestSupport"], path: "Tests/AppsTests"),
+    .testTarget(name: "AppsTests", dependencies: ["AppSupport", "Core", "TestSupport"], path: "Tests/AppsTests"),
 ]
 
 let package = Package(
