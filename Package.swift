@@ -45,7 +45,7 @@ let executables: [Target] = appNames.map {
 let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], path: "Tests/CoreTests"),
-    .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], path: "Tests/VisionTests", exclude: ["Resources"]),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "Text", "TestSupport"], path: "Tests/VisionTests", exclude: ["Resources"]),
     .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"], path: "Tests/AudioTests"),
     .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], path: "Tests/TextTests"),
     .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"], path: "Tests/GraphTests"),
