@@ -24,7 +24,7 @@ build: deps
 	$(SWIFT) build $(RELEASE)
 
 demo: deps models build
-	$(SWIFT) run $(RELEASE) peftkit-demo
+	$(SWIFT) run $(RELEASE) peftkit-demo toy
 
 test: deps models
 	$(SWIFT) build $(TEST_FLAGS) --build-tests

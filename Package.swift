@@ -13,6 +13,9 @@ let systemLibraries: [Target] = [
         name: "CPNG", path: "Sources/Vision/System/CPNG", pkgConfig: "libpng",
         providers: [.apt(["libpng-dev"])]),
     .systemLibrary(
+        name: "CJPEG", path: "Sources/Vision/System/CJPEG", pkgConfig: "libturbojpeg",
+        providers: [.apt(["libturbojpeg0-dev"])]),
+    .systemLibrary(
         name: "CSndFile", path: "Sources/Audio/System/CSndFile", pkgConfig: "sndfile",
         providers: [.apt(["libsndfile1-dev"])]),
 ]
@@ -21,7 +24,7 @@ let systemLibraries: [Target] = [
 
 let libraries: [Target] = [
     .target(name: "Core", dependencies: ["COpenBLAS"], path: "Sources/Core", exclude: ["System"]),
-    .target(name: "Vision", dependencies: ["Core", "Text", "CPNG"], path: "Sources/Vision", exclude: ["System"]),
+    .target(name: "Vision", dependencies: ["Core", "Text", "CPNG", "CJPEG"], path: "Sources/Vision", exclude: ["System"]),
     .target(name: "Audio", dependencies: ["Core", "CSndFile"], path: "Sources/Audio", exclude: ["System"]),
     .target(name: "Text", dependencies: ["Core"], path: "Sources/Text"),
     .target(name: "Graph", dependencies: ["Core"], path: "Sources/Graph"),
@@ -42,7 +45,7 @@ let executables: [Target] = appNames.map {
 let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], path: "Tests/CoreTests"),
-    .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], path: "Tests/VisionTests"),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], path: "Tests/VisionTests", exclude: ["Resources"]),
     .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"], path: "Tests/AudioTests"),
     .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], path: "Tests/TextTests"),
     .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"], path: "Tests/GraphTests"),

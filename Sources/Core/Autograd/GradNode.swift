@@ -25,7 +25,7 @@ extension Tensor {
     /// Attaches a backward rule to `self` (an op result) when any input requires a gradient.
     /// Returns `self` so ops can end with `return out.recording(...)`.
     @discardableResult
-    func recording(
+    public func recording(
         _ name: String, _ inputs: [Tensor], backward: @escaping (_ gradOut: [Float]) -> Void
     ) -> Tensor {
         guard Tensor.shouldRecord(inputs) else { return self }

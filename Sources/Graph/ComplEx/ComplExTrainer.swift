@@ -1,0 +1,147 @@
+import Core
+
+/// Settings of ComplEx-N3 training. Defaults are CQD's / kbc's (rank 1000, batch 1000,
+/// Adagrad lr 0.1, N3 weight 0.01, init 1e-3) with the peer's early stopping (validate every
+/// 5 epochs, stop after 3 checks without improvement, keep the best).
+public struct ComplExTrainingOptions: Sendable {
+    public var rank = 1000
+    public var batchSize = 1000
+    public var learningRate: Float = 0.1
+    /// λ of the N3 regulariser.
+    public var n3Weight: Float = 0.01
+    public var initScale: Float = 1e-3
+    public var maxEpochs = 100
+    /// Validate every this many epochs (and after the last); 0 never validates.
+    public var validEvery = 5
+    /// Validation checks without an MRR gain of `minImprovement` before stopping; 0 never stops early.
+    public var patience = 3
+    public var minImprovement = 1e-4
+    /// Tie rule of the validation MRR used for model selection.
+    public var selectionRule: TieRule = .realistic
+    public var seed: UInt64 = 0
+    /// Progress (epoch, loss, throughput, ETA) on stderr.
+    public var progress = true
+
+    public init() {}
+
+    /// Checks the values a user can get wrong; the message says which and what to do.
+    public func validate() throws {
+        if rank < 1 { throw GraphDataError("rank must be ≥ 1 (got \(rank))") }
+        if batchSize < 1 { throw GraphDataError("batch size must be ≥ 1 (got \(batchSize))") }
+        if !(learningRate > 0) { throw GraphDataError("learning rate must be > 0 (got \(learningRate))") }
+        if !(n3Weight >= 0) { throw GraphDataError("N3 weight must be ≥ 0 (got \(n3Weight))") }
+        if !(initScale > 0) { throw GraphDataError("init scale must be > 0 (got \(initScale))") }
+        if maxEpochs < 1 { throw GraphDataError("epochs must be ≥ 1 (got \(maxEpochs))") }
+        if validEvery < 0 || patience < 0 { throw GraphDataError("valid-every and patience must be ≥ 0") }
+    }
+}
+
+/// What happened during training.
+public struct ComplExTrainingReport: Sendable {
+    public var epochsRun = 0
+    /// Epoch whose weights were kept (the best validation MRR, or the last epoch without validation).
+    public var bestEpoch = 0
+    /// Filtered validation metrics (both directions) of the kept weights.
+    public var bestValid: RankingSummary?
+    /// Mean training loss per epoch.
+    public var epochLosses: [ComplExLoss] = []
+    /// Seconds spent in training steps (total, and up to the kept epoch).
+    public var trainSeconds = 0.0
+    public var trainSecondsToBest = 0.0
+    public var validSeconds = 0.0
+    public var wallSeconds = 0.0
+}
+
+/// Trains ComplEx-N3 the way CQD does: every training triple gives a tail query and a
+/// reciprocal head query; each batch minimises 1-vs-all cross-entropy over all entities plus
+/// N3, with Adagrad; the order is reshuffled each epoch with a seeded generator.
+///
+/// ```swift
+/// var o = ComplExTrainingOptions(); o.rank = 200
+/// let (model, report) = try ComplExTrainer.train(kg, options: o)
+/// ```
+public enum ComplExTrainer {
+    public static func train(
+        _ data: KGDataset, options: ComplExTrainingOptions, known: KnownAnswers? = nil
+    ) throws -> (ComplExModel, ComplExTrainingReport) {
+        try options.validate()
+        let log = ProgressLog(enabled: options.progress, prefix: "[complex] ")
+        let wall = Stopwatch()
+        let relCount = data.relations.count
+        let model = ComplExModel(
+            entityCount: data.entities.count, relationCount: relCount, rank: options.rank,
+            initScale: options.initScale, seed: options.seed)
+        let known = known ?? KnownAnswers(data.allTriples, relationCount: relCount)
+        var examples = LinkQuery.reciprocal(data.train, relationCount: relCount)
+        var rng = SplitMix64(seed: options.seed).fork(0x5EED)
+        var grads = ComplExGradients(for: model)
+        var entOpt = Adagrad(parameterCount: model.entity.count, learningRate: options.learningRate)
+        var relOpt = Adagrad(parameterCount: model.relation.count, learningRate: options.learningRate)
+        var report = ComplExTrainingReport()
+        var best: (mrr: Double, entity: [Float], relation: [Float])? = nil
+        var badChecks = 0
+        log.line("\(data.entities.count) entities, \(relCount) relations (×2 reciprocal), \(data.train.count) training triples; "
+                 + "rank \(options.rank), batch \(options.batchSize), Adagrad \(options.learningRate), N3 \(options.n3Weight)")
+
+        for epoch in 1...options.maxEpochs {
+            let clock = Stopwatch()
+            examples.shuffle(using: &rng)
+            var ceSum = 0.0, n3Sum = 0.0, batches = 0
+            var start = 0
+            while start < examples.count {
+                let batch = Array(examples[start..<min(examples.count, start + options.batchSize)])
+                let l = model.lossAndGradients(batch, n3Weight: options.n3Weight, into: &grads)
+                entOpt.step(&model.entity, gradient: grads.entity)
+                relOpt.step(&model.relation, gradient: grads.relation)
+                ceSum += Double(l.crossEntropy)
+                n3Sum += Double(l.n3)
+                batches += 1
+                start += batch.count
+            }
+            let seconds = clock.seconds
+            report.trainSeconds += seconds
+            report.epochsRun = epoch
+            let mean = ComplExLoss(crossEntropy: Float(ceSum / Double(batches)), n3: Float(n3Sum / Double(batches)))
+            report.epochLosses.append(mean)
+            guard mean.total.isFinite else {
+                throw GraphDataError("training diverged at epoch \(epoch) (loss \(mean.total)); lower the learning rate or raise the N3 weight")
+            }
+            let eta = report.trainSeconds / Double(epoch) * Double(options.maxEpochs - epoch)
+            log.line("epoch \(epoch)/\(options.maxEpochs)  loss \(fmt(mean.total)) (ce \(fmt(mean.crossEntropy)) n3 \(fmt(mean.n3)))  "
+                     + "\(Int(Double(examples.count) / max(seconds, 1e-9))) queries/s  ETA ≤ \(formatDuration(eta))")
+
+            let checkNow = options.validEvery > 0 && !data.valid.isEmpty
+                && (epoch % options.validEvery == 0 || epoch == options.maxEpochs)
+            if checkNow {
+                let vclock = Stopwatch()
+                let v = evaluateLinkPrediction(model, triples: data.valid, known: known).both.summary(options.selectionRule)
+                report.validSeconds += vclock.seconds
+                log.line("epoch \(epoch) valid (filtered, \(options.selectionRule.rawValue)) \(v)")
+                if best == nil || v.mrr > best!.mrr + options.minImprovement {
+                    best = (v.mrr, model.entity, model.relation)
+                    report.bestEpoch = epoch
+                    report.bestValid = v
+                    report.trainSecondsToBest = report.trainSeconds
+                    badChecks = 0
+                } else {
+                    badChecks += 1
+                    if options.patience > 0 && badChecks >= options.patience {
+                        log.line("no validation gain in \(badChecks) checks: stopping, keeping epoch \(report.bestEpoch)")
+                        break
+                    }
+                }
+            }
+        }
+        if let b = best {
+            model.entity = b.entity
+            model.relation = b.relation
+        } else {
+            report.bestEpoch = report.epochsRun
+            report.trainSecondsToBest = report.trainSeconds
+        }
+        report.wallSeconds = wall.seconds
+        return (model, report)
+    }
+}
+
+private func fmt(_ x: Float) -> String { round4(Double(x)) }

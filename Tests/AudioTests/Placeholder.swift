@@ -1,2 +1,0 @@
-import Testing
-@Suite struct AudioPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }

@@ -1,2 +1,0 @@
-import Testing
-@Suite struct GraphPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }

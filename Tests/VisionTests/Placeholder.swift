@@ -1,2 +1,0 @@
-import Testing
-@Suite struct VisionPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }
