@@ -186,6 +186,17 @@ import TestSupport
         #expect(t1.flatMap { $0 }.sorted() == Array(windows.indices))
     }
 
+    @Test func tokenWithSpacesIsOneWord() throws {
+        let tokenizer = try WordPieceTokenizer(folder: try Fixtures.miniLMFolder())
+        let file = try CoNLLReader().parse("New York\tB-LOC\nis\tO\nbig\tO\n", path: "t")
+        #expect(file.sentences[0].tokens == ["New York", "is", "big"])
+        let labels = NERLabels(inferredFrom: file)  // O, B-LOC, I-LOC
+        let w = NERFeatures.windows(file.sentences.map(\.tokens), labels: [[1, 0, 0]], tokenizer: tokenizer, maxLength: 16)
+        // "new" and "york" both belong to word 0; only the first carries its label.
+        #expect(w.count == 1 && w[0].encoding.wordIDs == [nil, 0, 0, 1, 2, nil])
+        #expect(w[0].labels == [-100, 1, -100, 0, 0, -100] && labels.count == 3)
+    }
+
     @Test func badInputsGiveOneLineErrors() throws {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

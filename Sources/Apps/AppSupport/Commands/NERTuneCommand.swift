@@ -152,7 +152,7 @@ public enum NERTuneCommand: Command {
         let tagger = try NERTagger.load(adapter: adapter, model: p.string("model"))
         tagger.batchSize = try p.int("batch", default: tagger.batchSize)
         let file = try CoNLLReader().read(path: data)
-        let (e, _) = try tagger.evaluate(file, labelSource: "the adapter's label map (\(adapter)/\(NERTagger.labelMapFile))")
+        let (e, _) = try tagger.evaluate(file, labelSource: (adapter as NSString).appendingPathComponent(NERTagger.labelMapFile))
         print("\(data): \(e.sentences) sentences, \(e.tokens) tokens")
         print("seqeval default mode:")
         print(e.lenient.text(), terminator: "")
