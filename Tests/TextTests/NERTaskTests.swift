@@ -154,6 +154,26 @@ import TestSupport
         #expect(try reloaded.predictIDs(words) == (try tagger.predictIDs(words)))
     }
 
+    /// With a learning rate too small to change any prediction, dev F1 never improves after
+    /// epoch 1, so patience 1 stops after epoch 2 and epoch 1's weights are the ones kept.
+    @Test func earlyStoppingKeepsTheBestEpoch() throws {
+        let folder = try Fixtures.miniLMFolder()
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let train = try Self.write(Self.trainText, "train.conll", in: dir)
+        let dev = try Self.write(Self.devText, "dev.conll", in: dir)
+        var o = Self.options()
+        o.learningRate = 1e-9
+        o.patience = 1
+        let out = dir.appendingPathComponent("run")
+        let (tagger, results) = try NERTrainer(options: o).run(modelFolder: folder, train: train, dev: dev, test: nil, output: out)
+        #expect(results.epochs.count == 2 && results.stoppedEarly && results.bestEpoch == 1)
+        #expect(results.epochs[0].devF1 == results.epochs[1].devF1)
+        let words = dev.sentences.map(\.tokens)
+        #expect(try NERTagger.load(adapter: out.path, model: folder).predictIDs(words) == (try tagger.predictIDs(words)))
+        #expect(throws: NERTaskError.self) { try NERTagger.baseModel(recorded: "/nowhere/other-bert", adapter: out.path) }
+    }
+
     @Test func windowsOwnEveryWordOnce() throws {
         let tokenizer = try WordPieceTokenizer(folder: try Fixtures.miniLMFolder())
         let file = try CoNLLReader().parse(Self.testText, path: "test")

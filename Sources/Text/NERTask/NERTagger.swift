@@ -86,7 +86,7 @@ public final class NERTagger {
     public static func load(adapter folder: String, model: String? = nil) throws -> NERTagger {
         let map = try NERLabelMap.read(folder: folder)
         let labels = try map.labels(folder: folder)
-        let base = try model ?? map.baseModel.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? DefaultModels.miniLM()
+        let base = try model ?? baseModel(recorded: map.baseModel, adapter: folder)
         let method = NERMethod(rawValue: map.method ?? "lora") ?? .lora
         let tagger = try NERTagger(modelFolder: base, labels: labels, method: method, maxLength: map.maxLength ?? 128,
                              windowOverlap: map.windowOverlap ?? 32, seed: 0) { peft in
@@ -99,6 +99,17 @@ public final class NERTagger {
         // A loaded tagger is for inference: dropout off.
         tagger.model.eval()
         return tagger
+    }
+
+    /// The base model of a saved adapter: the recorded folder when it exists; the installed
+    /// MiniLM when the recorded one was a MiniLM install elsewhere (runs move between
+    /// machines); otherwise an error asking for `--model`, since another encoder would give
+    /// wrong predictions or shape errors.
+    static func baseModel(recorded: String?, adapter folder: String) throws -> String {
+        guard let recorded else { return try DefaultModels.miniLM() }
+        if FileManager.default.fileExists(atPath: (recorded as NSString).appendingPathComponent("config.json")) { return recorded }
+        if recorded.hasSuffix(DefaultModels.miniLMRelativePath) { return try DefaultModels.miniLM() }
+        throw NERTaskError.badAdapter(folder: folder, detail: "the base model \(recorded) recorded in \(labelMapFile) is not there; pass --model DIR with that model's folder")
     }
 
     /// Writes the adapter files and the label map into `directory` (each file atomically).
