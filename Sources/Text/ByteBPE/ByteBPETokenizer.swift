@@ -4,7 +4,7 @@ import Foundation
 /// A byte-level BPE tokenizer as Hugging Face `tokenizers` runs GPT-2-style `tokenizer.json` files
 /// (GPT-2, Whisper, RoBERTa without a prefix space): added tokens are matched in the raw text
 /// first; the rest is split by `GPT2PreTokenizer`, each piece's UTF-8 bytes are written in
-/// `ByteLevelAlphabet` and merged by BPE ranks. Every byte has a base token, so any string can be
+/// `ByteLevelAlphabet` (shared with the CLIP tokenizer) and merged by BPE ranks. Every byte has a base token, so any string can be
 /// encoded (there is no unknown token). Decoding joins the tokens and maps the alphabet back to
 /// bytes; invalid UTF-8 (a cut multi-byte character) becomes U+FFFD, never an error.
 ///
@@ -40,8 +40,8 @@ public final class ByteBPETokenizer: @unchecked Sendable {
         var r: [Pair: Int] = [:]
         for (i, m) in merges.enumerated() where r[Pair(a: m.0, b: m.1)] == nil { r[Pair(a: m.0, b: m.1)] = i }
         ranks = r
-        for c in ByteLevelAlphabet.characters where vocabulary[String(c)] == nil {
-            throw TokenizerError.invalid(path: source, problem: "the vocabulary lacks the base token for byte \(ByteLevelAlphabet.bytes[c]!) ('\(c)'); it is not a byte-level BPE vocabulary")
+        for b in 0..<256 where vocabulary[String(Character(ByteLevelAlphabet.character[b]))] == nil {
+            throw TokenizerError.invalid(path: source, problem: "the vocabulary lacks the base token for byte \(b) ('\(ByteLevelAlphabet.character[b])'); it is not a byte-level BPE vocabulary")
         }
         var inverse: [Int: String] = [:]
         for (t, id) in vocabulary { inverse[id] = t }
@@ -123,7 +123,8 @@ public final class ByteBPETokenizer: @unchecked Sendable {
         lock.lock()
         if let hit = cache[piece] { lock.unlock(); return hit }
         lock.unlock()
-        var symbols = ByteLevelAlphabet.encode(piece).map { String($0) }
+        // One symbol per byte (each alphabet character is a single scalar).
+        var symbols = ByteLevelAlphabet.encode(piece.utf8).unicodeScalars.map { String(Character($0)) }
         while symbols.count > 1 {
             var best = Int.max, at = -1
             for j in 0..<(symbols.count - 1) {
@@ -150,7 +151,7 @@ public final class ByteBPETokenizer: @unchecked Sendable {
         var ids: [Int] = []
         for s in symbols {
             if let id = vocabulary[s] { ids.append(id) } else {
-                for c in s { ids.append(vocabulary[String(c)]!) }
+                for u in s.unicodeScalars { ids.append(vocabulary[String(Character(u))]!) }
             }
         }
         lock.lock()
@@ -172,7 +173,7 @@ public final class ByteBPETokenizer: @unchecked Sendable {
             }
             guard let t = idToToken[id] else { continue }
             if specialIDs.contains(id) && skipSpecialTokens { continue }
-            if addedTokens[t] == id { bytes += Array(t.utf8) } else { ByteLevelAlphabet.decode(t, into: &bytes) }
+            if addedTokens[t] == id { bytes += Array(t.utf8) } else { bytes += ByteLevelAlphabet.decode(t) }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
