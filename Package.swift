@@ -35,7 +35,13 @@ let libraries: [Target] = [
 
 // MARK: - Executables (each main.swift only forwards its arguments to an AppSupport command)
 
-let appNames = ["peftkit-demo", "peftkit-bench", "peft-inspect", "ner-tune"]
+let appNames = [
+    "peftkit-demo",
+    "peftkit-bench",
+    "peft-inspect",
+    "ner-tune",
+    "avsr-tune",
+]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
 }
