@@ -113,8 +113,15 @@ public final class MultiHeadAttention: Module {
         }
         let mask = Self.additiveMask(attentionMask: attentionMask, batch: batch, queryLength: tq, keyLength: tk,
                                      prefixLength: prefixLength, causal: causal)
-        let qh = splitHeads(query(x)), kh = splitHeads(k), vh = splitHeads(v)
         let scale = 1 / Float(headDim).squareRoot()
+        let dropout = training ? attentionDropout.p : 0
+        // Fused path: heads read in place from the [B, T, H·D] projections, dropout inside.
+        let q = query(x)
+        if dropout < 1, let out = Tensor.headAttention(q: q, k: k, v: v, heads: numHeads, mask: mask, scale: scale,
+                                          dropout: dropout, rng: &attentionDropout.rngState) {
+            return output(out)
+        }
+        let qh = splitHeads(q), kh = splitHeads(k), vh = splitHeads(v)
         let context: Tensor
         if training && attentionDropout.p > 0 {
             // The fused kernel has no dropout on probabilities, so compose this path.

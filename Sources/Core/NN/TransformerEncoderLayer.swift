@@ -186,14 +186,14 @@ public final class TransformerEncoderLayer: Module {
     public func callAsFunction(_ x: Tensor, attentionMask: Tensor? = nil, causal: Bool = false) -> Tensor {
         let training = isTraining
         func attentionBlock(_ u: Tensor) -> Tensor {
-            var s = attentionOutputDropout.apply(
+            var s = attentionOutputDropout.applyFused(
                 attention.forward(u, attentionMask: attentionMask, causal: causal, training: training), training: training)
             if let ls = layerScale1 { s = ls(s) }
             if let a = adapters[.attention] { s = a.forward(input: u, output: s) }
             return s
         }
         func feedForwardBlock(_ u: Tensor) -> Tensor {
-            var s = feedForwardOutputDropout.apply(feedForward.forward(u, training: training), training: training)
+            var s = feedForwardOutputDropout.applyFused(feedForward.forward(u, training: training), training: training)
             if let ls = layerScale2 { s = ls(s) }
             if let a = adapters[.feedForward] { s = a.forward(input: u, output: s) }
             return s

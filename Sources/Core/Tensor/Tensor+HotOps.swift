@@ -11,7 +11,7 @@ extension Tensor {
     }
 
     /// Exact (erf) GELU, as `torch.nn.functional.gelu` and BERT's "gelu".
-    public func gelu() -> Tensor { geluFused() }
+    public func gelu() -> Tensor { geluVectorized() }
 
     /// Tanh-approximated GELU ("gelu_new", `approximate="tanh"`).
     public func geluTanh() -> Tensor { geluTanhFused() }

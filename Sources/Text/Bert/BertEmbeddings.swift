@@ -40,6 +40,6 @@ public final class BertEmbeddings: Module {
         let types = try tokenTypeEmbeddings(input.tokenTypeIDs, shape: [b, t])
         // One [1, T, C] slice of the position table, broadcast over the batch.
         let positions = positionEmbeddings.weight.slice(axis: 0, 0..<t).reshaped([1, t, positionEmbeddings.dim])
-        return dropout.apply(layerNorm(words + types + positions), training: isTraining)
+        return dropout.applyFused(layerNorm(words + types + positions), training: isTraining)
     }
 }

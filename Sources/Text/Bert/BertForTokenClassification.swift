@@ -43,7 +43,7 @@ public final class BertForTokenClassification: Module {
 
     /// `[B, T, numLabels]` token logits.
     public func logits(_ input: BertInput) throws -> Tensor {
-        classifier(dropout.apply(try bert(input).lastHiddenState, training: isTraining))
+        classifier(dropout.applyFused(try bert(input).lastHiddenState, training: isTraining))
     }
 
     /// Mean cross-entropy over tokens whose label is not `ignoreIndex` (-100: special tokens,
