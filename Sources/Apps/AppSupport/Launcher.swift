@@ -7,6 +7,9 @@ public enum Launcher {
     /// The `main.swift` of every app is `exit(Launcher.main(SomeCommand.self))`.
     public static func main<C: Command>(_ command: C.Type) -> Int32 {
         reexecWithFastBLASKernelIfNeeded()
+        // Training steps free and re-allocate the same activation-sized buffers; keeping freed
+        // memory in the heap avoids page faults and zero-filling every step (see AllocatorTuning).
+        AllocatorTuning.retainFreedMemory()
         let args = Array(CommandLine.arguments.dropFirst())
         if args.contains("--help") || args.contains("-h") {
             print(C.usage)
@@ -56,7 +59,10 @@ public struct CPUFeatures: Sendable {
     }
 
     /// SkylakeX for Intel with AVX-512 F/BW/VL; Haswell for other x86 with AVX2+FMA; else nil.
-    /// (Mirrors scripts/openblas-coretype.sh.)
+    /// (Mirrors scripts/openblas-coretype.sh.) AMD CPUs with AVX-512 get Haswell on purpose:
+    /// OpenBLAS 0.3.21 predates Zen 4, and the machines we run on that set OPENBLAS_CORETYPE
+    /// themselves choose Haswell for them because newer kernels were seen to misbehave there.
+    /// Users who have verified SkylakeX on their AMD CPU can export OPENBLAS_CORETYPE=SkylakeX.
     public var preferredOpenBLASCore: String? {
         if vendor == "GenuineIntel" && flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }

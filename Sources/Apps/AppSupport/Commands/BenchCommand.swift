@@ -8,11 +8,13 @@ public enum BenchCommand: Command {
     public static let name = "peftkit-bench"
     public static let usage = """
         usage: peftkit-bench core [--repeats N] [--batch B] [--tokens T]
+               peftkit-bench ner [--peer-python PATH] …   (MiniLM LoRA training/inference vs PyTorch + peft)
           Prints the OpenBLAS kernel, SGEMM GFLOP/s (engine vs raw cblas_sgemm), and the time of one
           encoder layer (hidden 384, 12 heads, FFN 1536) forward and forward+backward, frozen vs trainable.
         """
 
     public static func run(_ args: [String]) throws -> Int32 {
+        if args.first == "ner" { return try NERBench.run(args: Array(args.dropFirst())) }
         let parsed = try Arguments(args, options: ["repeats", "batch", "tokens"], flags: [])
         guard parsed.positional.first == "core" else {
             print(usage)
