@@ -120,7 +120,9 @@ public final class SFaceModel: Module {
             case .conv(let c): y = c(a)
             case .pointwise(let l):
                 let (b, ch, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
-                let rows = a.permuted([0, 2, 3, 1]).reshaped([b * h * w, ch])
+                // [B, H·W, C] keeps the batch axis first, so a per-image expert mix ([B, N]
+                // mixWeights) broadcasts over that image's pixels.
+                let rows = a.permuted([0, 2, 3, 1]).reshaped([b, h * w, ch])
                 y = l(rows).reshaped([b, h, w, l.outFeatures]).permuted([0, 3, 1, 2])
             case .batchNorm2d(let bn): y = bn(a)
             case .prelu(let p): y = p(a)
