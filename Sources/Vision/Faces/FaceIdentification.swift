@@ -71,6 +71,8 @@ public struct LowResolutionBenchmark {
     public var galleryIndex = 0
     public var crop = FacePreprocessing.Crop.orl
     public var transposed = false
+    /// Degrade the crop before resizing to the input (see `FacePreprocessing.sfaceInput`).
+    public var degradeCrop = false
     public var batchSize = 16
 
     public init(dataset: FaceDataset) { self.dataset = dataset }
@@ -113,7 +115,7 @@ public struct LowResolutionBenchmark {
         var rows: [Row] = []
         for size in probeSizes {
             let inputs = try zip(probeImages, probeFiles).map { image, file in
-                try FacePreprocessing.sfaceInput(image, crop: crop, side: model.inputSize, probeSize: size, transposed: transposed, file: file)
+                try FacePreprocessing.sfaceInput(image, crop: crop, side: model.inputSize, probeSize: size, transposed: transposed, degradeCrop: degradeCrop, file: file)
             }
             let probes = Self.embed(model, inputs, batchSize: batchSize)
             let s = FaceIdentification.cosine(probes: probes, gallery: gallery, dimension: d)

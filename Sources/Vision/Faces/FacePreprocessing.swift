@@ -129,14 +129,25 @@ public enum FacePreprocessing {
     /// low-resolution degradation, then 3 BGR planes (grey copied) of 0…255 values.
     /// `transposed` swaps rows and columns at the end (only to study orientation sensitivity:
     /// faces must be upright for SFace).
+    /// `degradeCrop` simulates the low-resolution capture on the crop itself (area-average the
+    /// crop to `probeSize`, then one bilinear resize to `side`) instead of on the `side` image.
     public static func sfaceInput(_ image: Image, crop r: Crop = .orl, side: Int = 112, probeSize: Int? = nil,
-                                  transposed: Bool = false, file: String) throws -> [Float] {
+                                  transposed: Bool = false, degradeCrop: Bool = false, file: String) throws -> [Float] {
         guard image.channels == 1 || image.channels == 3 || image.channels == 4 else {
             throw DatasetError("\(file): \(image.channels) channels; expected grey or colour")
         }
         let rgb = image.channels == 4 ? image.rgb() : image   // drop alpha
-        var p = resizeBilinear(try crop(FacePlanes(rgb), r, file: file), width: side, height: side)
-        if let probeSize { p = try degrade(p, to: probeSize, file: file) }
+        let cropped = try crop(FacePlanes(rgb), r, file: file)
+        var p: FacePlanes
+        if degradeCrop, let probeSize {
+            guard probeSize <= cropped.width && probeSize <= cropped.height else {
+                throw DatasetError("\(file): probe size \(probeSize) px is larger than the \(cropped.width)×\(cropped.height) crop; choose a smaller probe size")
+            }
+            p = resizeBilinear(resizeArea(cropped, width: probeSize, height: probeSize), width: side, height: side)
+        } else {
+            p = resizeBilinear(cropped, width: side, height: side)
+            if let probeSize { p = try degrade(p, to: probeSize, file: file) }
+        }
         if transposed { p = transpose(p) }
         let plane = side * side
         if p.channels == 1 { return p.values + p.values + p.values }
