@@ -35,7 +35,7 @@ let libraries: [Target] = [
 
 // MARK: - Executables (each main.swift only forwards its arguments to an AppSupport command)
 
-let appNames = ["peftkit-demo", "peftkit-bench"]
+let appNames = ["peftkit-demo", "peftkit-bench", "kg-query"]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
 }
