@@ -12,6 +12,7 @@ struct FOLTranslator {
     let relations: Vocabulary
 
     func translate(_ f: FOLFormula, target: String) throws -> Query {
+        try checkNames(f, target)
         guard f.freeVariables.contains(target) else {
             throw folError(f.pos, "the formula never mentions the answer variable '\(target)'")
         }
@@ -122,6 +123,22 @@ struct FOLTranslator {
             throw folError(l.pos, "variable '\(l.name)' is declared but not connected to the answer variable '\(v)'")
         }
         return q
+    }
+
+    /// Unknown names are reported before any structural problem they might cause.
+    private func checkNames(_ f: FOLFormula, _ target: String) throws {
+        switch f {
+        case let .atom(rel, args, pos):
+            guard relations.id(rel) != nil else { throw folError(pos, "unknown relation '\(rel)'\(suggestion(rel, relations))") }
+            for a in args {
+                if case let .entity(name) = a.kind, entities.id(name) == nil {
+                    throw folError(a.pos, "unknown entity '\(name)'\(suggestion(name, entities))"
+                                   + " (not a declared variable either: declare variables with ?\(target) or 'exists')")
+                }
+            }
+        case let .and(fs), let .or(fs): try fs.forEach { try checkNames($0, target) }
+        case let .not(g, _), let .exists(_, g, _): try checkNames(g, target)
+        }
     }
 
     private func isVar(_ t: FOLTerm, _ name: String) -> Bool {
