@@ -35,6 +35,10 @@ public enum KGWorkflow {
             ("train_seconds", .double(report.trainSeconds)),
         ])
         if let v = report.bestValid { info.insert("valid_filtered", summaryJSON(v)) }
+        info.insert("valid_curve", .array(report.validCurve.map {
+            .object(JSONObject([("epoch", .int(Int64($0.epoch))), ("train_seconds", .double($0.trainSeconds)), ("mrr", .double($0.mrr))]))
+        }))
+        info.insert("rank", .int(Int64(options.rank)))
         if let t = test { info.insert("test_filtered", summaryJSON(t)) }
         return (SavedLinkPredictor(model: model, entities: kg.entities, relations: kg.relations, info: info), report, test)
     }
