@@ -27,6 +27,7 @@ build: deps
 demo: deps models build
 	$(SWIFT) run $(RELEASE) ner-tune train --out runs/ner-demo
 	$(SWIFT) run $(RELEASE) ner-tune predict --adapter runs/ner-demo --input data/text/test.conll --output runs/ner-demo/test.pred.conll
+	$(SWIFT) run $(RELEASE) kg-query demo
 
 # The Core engine alone: a small transformer trained from scratch on a synthetic task.
 demo-core: deps build

@@ -41,6 +41,7 @@ let appNames = [
     "peft-inspect",
     "ner-tune",
     "avsr-tune",
+    "kg-query",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")

@@ -106,12 +106,13 @@ public enum KGQueryTask {
         return (model, kg, adapter, report)
     }
 
-    /// The best answers of a query written in `QueryParser` syntax, with names and truth values.
+    /// The best answers of a query in either syntax (functional `r2(r1(e))` or first-order
+    /// `?y : exists x . r1(e, x) and r2(x, y)`), with names and truth values.
     public static func answer(
         _ text: String, model: ComplExModel, data: KGDataset, options: CQDOptions = CQDOptions(),
         adapter: CQDAAdapter? = nil, top: Int = 10
     ) throws -> [(name: String, score: Float)] {
-        let q = try QueryParser(data).parse(text)
+        let q = try QueryParser(data).parseAny(text)
         let cqd = CQDBeam(model: model, options: options, adapter: adapter)
         return try cqd.answer(q, top: top).map { (data.entities.name($0.entity), $0.score) }
     }

@@ -43,6 +43,8 @@ public struct ComplExTrainingReport: Sendable {
     public var bestEpoch = 0
     /// Filtered validation metrics (both directions) of the kept weights.
     public var bestValid: RankingSummary?
+    /// Every validation check: epoch, training seconds so far, filtered MRR (time-to-MRR benchmarks).
+    public var validCurve: [(epoch: Int, trainSeconds: Double, mrr: Double)] = []
     /// Mean training loss per epoch.
     public var epochLosses: [ComplExLoss] = []
     /// Seconds spent in training steps (total, and up to the kept epoch).
@@ -116,6 +118,7 @@ public enum ComplExTrainer {
                 let vclock = Stopwatch()
                 let v = evaluateLinkPrediction(model, triples: data.valid, known: known).both.summary(options.selectionRule)
                 report.validSeconds += vclock.seconds
+                report.validCurve.append((epoch, report.trainSeconds, v.mrr))
                 log.line("epoch \(epoch) valid (filtered, \(options.selectionRule.rawValue)) \(v)")
                 if best == nil || v.mrr > best!.mrr + options.minImprovement {
                     best = (v.mrr, model.entity, model.relation)
