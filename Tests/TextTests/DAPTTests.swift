@@ -156,6 +156,25 @@ private func tempFile(_ name: String, _ text: String) throws -> String { try tem
         #expect((maxAbsDifference(w0, w1) ?? 0) > 1e-4)
     }
 
+    /// Fitting a new head first: "before" is then measured with the fitted head, so it is lower
+    /// than the random head's perplexity on the same held-out positions.
+    @Test func headWarmupFitsTheHeadBeforeMeasuring() throws {
+        let src = try DAPTTinyModel.folder()
+        var o = DAPTOptions()
+        o.maxLength = 24
+        o.learningRate = 1e-2
+        o.maxSteps = 2
+        o.seed = 3
+        let lines = DAPTTinyModel.sentences(200, seed: 4)
+        let plain = try DAPTTrainer(options: o).run(modelFolder: src.path, lines: lines, output: src.appendingPathComponent("a"))
+        o.headWarmupSteps = 30
+        var logged: [String] = []
+        let warmed = try DAPTTrainer(options: o, log: { logged.append($0) }).run(modelFolder: src.path, lines: lines, output: src.appendingPathComponent("b"))
+        #expect(logged.contains { $0.contains("fitting the MLM head alone for 30 steps") })
+        #expect(warmed.perplexityBefore < 0.9 * plain.perplexityBefore, "\(plain.perplexityBefore) → \(warmed.perplexityBefore)")
+        #expect(warmed.heldOutPositions == plain.heldOutPositions)
+    }
+
     @Test func vocabularyThatDoesNotMatchTheEmbeddingsIsAnError() throws {
         let src = try DAPTTinyModel.folder()
         // More tokens than the 100-row embedding table.

@@ -15,6 +15,9 @@ public struct DAPTOptions: Sendable, Equatable {
     public var epochs = 1
     /// Stop after this many optimizer steps (nil: all epochs). The demo's fixed budget.
     public var maxSteps: Int?
+    /// Steps that fit the MLM head alone (encoder frozen) before "perplexity before" is measured
+    /// and LoRA training starts; for checkpoints whose head is new (0: none).
+    public var headWarmupSteps = 0
     public var learningRate = 5e-4
     public var warmupRatio = 0.06
     public var weightDecay = 0.01
@@ -40,6 +43,7 @@ public struct DAPTOptions: Sendable, Equatable {
         if batchSize < 1 || batchSize > 4096 { throw bad("--batch must be in 1…4096 (got \(batchSize))") }
         if epochs < 1 { throw bad("--epochs must be at least 1 (got \(epochs))") }
         if let s = maxSteps, s < 1 { throw bad("--max-steps must be at least 1 (got \(s))") }
+        if headWarmupSteps < 0 { throw bad("--head-warmup must not be negative (got \(headWarmupSteps))") }
         if !(learningRate > 0 && learningRate < 1) { throw bad("--lr must be in (0, 1) (got \(learningRate))") }
         if !(0..<1).contains(warmupRatio) { throw bad("--warmup must be in [0, 1) (got \(warmupRatio))") }
         if !(weightDecay >= 0 && weightDecay < 1) { throw bad("--weight-decay must be in [0, 1) (got \(weightDecay))") }
@@ -113,6 +117,17 @@ public final class DAPTTrainer {
         fixed.seed = SplitMix64(seed: o.seed).fork(0x4845_4C44).state
         let perplexity = MLMPerplexity(sequences: held.sequences, masking: fixed)
 
+        if o.headWarmupSteps > 0 {
+            // A checkpoint without an MLM head (all-MiniLM-L6-v2) starts from a random head whose
+            // gradients carry no signal about the text; fit the head alone first, so that the
+            // encoder's LoRA starts from useful gradients and "before" measures the original
+            // encoder with a fitted head rather than a random one.
+            let head = model.cls.predictions.transform.namedParameters(prefix: "cls.predictions.transform")
+            let n = o.headWarmupSteps
+            log("dapt: fitting the MLM head alone for \(n) steps (encoder frozen)")
+            _ = try trainLoop(model, params: head, sequences: train.sequences, masking: masking, steps: n,
+                              schedule: .linear(warmup: Int((Double(n) * o.warmupRatio).rounded()), total: n), salt: 1 << 20, label: "dapt head")
+        }
         let before = try perplexity.evaluate(model)
         log(String(format: "dapt: held-out perplexity before %.3f (%d masked positions in %d sequences)", before.perplexity,
                    before.positions, held.sequences.count))
@@ -130,44 +145,11 @@ public final class DAPTTrainer {
         let perEpoch = (train.sequences.count + o.batchSize - 1) / o.batchSize
         let totalSteps = min(o.maxSteps ?? Int.max, perEpoch * o.epochs)
         let schedule = LRSchedule.linear(warmup: Int((Double(totalSteps) * o.warmupRatio).rounded()), total: totalSteps)
-        let optimizer = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
         log("dapt: \(split.train.count) training lines → \(train.sequences.count) sequences of ≤ \(o.maxLength) (\(train.tokenCount) tokens); \(totalSteps) steps, batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)")
 
-        model.train()
-        var step = 0, tokens = 0, lossSum = 0.0, lossCount = 0
         let started = Date()
-        training: for epoch in 0..<o.epochs {
-            var order = Array(train.sequences.indices)
-            var rng = SplitMix64(seed: o.seed).fork(UInt64(epoch + 1))
-            WordNetNERBuilder.shuffle(&order, &rng)
-            for b in stride(from: 0, to: order.count, by: o.batchSize) {
-                if step >= totalSteps { break training }
-                let idx = Array(order[b..<min(b + o.batchSize, order.count)])
-                // Dynamic masking: a fresh mask per sequence and epoch, reproducible from the seed.
-                let streams = idx.map { UInt64(epoch) << 32 | UInt64($0) }
-                let batch = try masking.batch(idx.map { train.sequences[$0] }, streams: streams)
-                optimizer.learningRate = schedule.learningRate(at: step, base: o.learningRate)
-                step += 1
-                guard !batch.positions.isEmpty else { continue }
-                let loss = try model.loss(batch).loss
-                let value = Double(loss.item)
-                guard value.isFinite else {
-                    throw DAPTError("training diverged (loss \(value) at step \(step)); lower --lr (now \(o.learningRate))")
-                }
-                loss.backward()
-                _ = clipGradNorm(params, maxNorm: o.maxGradNorm)
-                optimizer.step(params)
-                optimizer.zeroGrad(params)
-                tokens += batch.input.attentionMask.reduce(0, +)
-                lossSum += value; lossCount += 1
-                if step % max(o.logEvery, 1) == 0 || step == totalSteps {
-                    let elapsed = Date().timeIntervalSince(started)
-                    log(String(format: "dapt: step %d/%d loss %.4f lr %.2e %.0f tok/s", step, totalSteps, lossSum / Double(max(lossCount, 1)),
-                               optimizer.learningRate, Double(tokens) / max(elapsed, 1e-9)))
-                    lossSum = 0; lossCount = 0
-                }
-            }
-        }
+        let (step, tokens) = try trainLoop(model, params: params, sequences: train.sequences, masking: masking, steps: totalSteps,
+                                           schedule: schedule, salt: 0, label: "dapt")
         let trainSeconds = Date().timeIntervalSince(started)
         model.eval()
         let after = try perplexity.evaluate(model)
@@ -190,5 +172,50 @@ public final class DAPTTrainer {
             splitLines: splitLines, steps: step, perplexityBefore: before.perplexity, perplexityAfter: after.perplexity,
             heldOutPositions: after.positions, merge: check, trainSeconds: trainSeconds,
             tokensPerSecond: Double(tokens) / max(trainSeconds, 1e-9), trainableParameters: trainable)
+    }
+
+    /// `steps` optimizer steps of masked-LM training on `params` (AdamW, linear `schedule`,
+    /// gradient clipping), cycling through `sequences` in seeded shuffled epochs. Masks are
+    /// dynamic (fresh per epoch) and reproducible: stream = salt + epoch·2³² + sequence index.
+    func trainLoop(_ model: BertForMaskedLM, params: [(String, Tensor)], sequences: [[Int]], masking: MLMMasking, steps totalSteps: Int,
+                   schedule: LRSchedule, salt: UInt64, label: String) throws -> (steps: Int, tokens: Int) {
+        let o = options
+        let optimizer = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        model.train()
+        defer { model.eval() }
+        var step = 0, tokens = 0, lossSum = 0.0, lossCount = 0, epoch: UInt64 = 0
+        let started = Date()
+        while step < totalSteps {
+            var order = Array(sequences.indices)
+            var rng = SplitMix64(seed: o.seed).fork(salt + epoch + 1)
+            WordNetNERBuilder.shuffle(&order, &rng)
+            for b in stride(from: 0, to: order.count, by: o.batchSize) where step < totalSteps {
+                let idx = Array(order[b..<min(b + o.batchSize, order.count)])
+                let streams = idx.map { salt + (epoch << 32 | UInt64($0)) }
+                let batch = try masking.batch(idx.map { sequences[$0] }, streams: streams)
+                optimizer.learningRate = schedule.learningRate(at: step, base: o.learningRate)
+                step += 1
+                guard !batch.positions.isEmpty else { continue }
+                let loss = try model.loss(batch).loss
+                let value = Double(loss.item)
+                guard value.isFinite else {
+                    throw DAPTError("training diverged (loss \(value) at step \(step)); lower --lr (now \(o.learningRate))")
+                }
+                loss.backward()
+                _ = clipGradNorm(params, maxNorm: o.maxGradNorm)
+                optimizer.step(params)
+                optimizer.zeroGrad(params)
+                tokens += batch.input.attentionMask.reduce(0, +)
+                lossSum += value; lossCount += 1
+                if step % max(o.logEvery, 1) == 0 || step == totalSteps {
+                    let elapsed = Date().timeIntervalSince(started)
+                    log(label + String(format: ": step %d/%d loss %.4f lr %.2e %.0f tok/s", step, totalSteps, lossSum / Double(max(lossCount, 1)),
+                               optimizer.learningRate, Double(tokens) / max(elapsed, 1e-9)))
+                    lossSum = 0; lossCount = 0
+                }
+            }
+            epoch += 1
+        }
+        return (step, tokens)
     }
 }

@@ -41,7 +41,7 @@ public enum NERTuneCommand: Command {
             --r N (16) --alpha X (32) --dropout P (0.05) --target LIST (query,key,value,attention.output.dense)
             --max-len N (128) --batch B (16) --epochs N (1) --max-steps N --lr X (5e-4) --warmup R (0.06)
             --weight-decay X (0.01) --mlm-probability P (0.15) --whole-word --held-out R (0.05)
-            --seed S (42) --encoding utf8|latin1
+            --seed S (42) --encoding utf8|latin1  --head-warmup N (0: steps fitting a new MLM head alone first)
           build-dapt-text  WordNet glosses disjoint from the NER data, one per line (< 1 MB)
             --out F (data/text/dapt.txt) --wordnet DIR --ner-data DIR (data/text) --max-bytes N (900000) --seed S (2024)
         """
@@ -211,7 +211,7 @@ public enum NERTuneCommand: Command {
 
     static let daptOptions: Set<String> = [
         "text", "model", "out", "r", "alpha", "dropout", "target", "max-len", "batch", "epochs", "max-steps", "lr", "warmup",
-        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every",
+        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup",
     ]
 
     /// Parses `dapt` options (separate from running, so tests can check it).
@@ -225,6 +225,7 @@ public enum NERTuneCommand: Command {
         o.batchSize = try p.int("batch", default: o.batchSize)
         o.epochs = try p.int("epochs", default: o.epochs)
         if p.string("max-steps") != nil { o.maxSteps = try p.int("max-steps", default: 0) }
+        o.headWarmupSteps = try p.int("head-warmup", default: o.headWarmupSteps)
         o.learningRate = try double(p, "lr", default: o.learningRate)
         o.warmupRatio = try double(p, "warmup", default: o.warmupRatio)
         o.weightDecay = try double(p, "weight-decay", default: o.weightDecay)
