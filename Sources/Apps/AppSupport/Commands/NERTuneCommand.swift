@@ -32,6 +32,18 @@ public enum NERTuneCommand: Command {
           build-wordnet  rebuild the embedded silver-standard data from WordNet 3.0
             --out DIR (data/text) --wordnet DIR (/usr/share/wordnet)
             --train-size N (2000) --dev-size N (400) --test-size N (400) --seed S (2003)
+          dapt           domain-adaptive pre-training: masked-LM with LoRA on unlabelled text,
+                         perplexity on a fixed held-out split before/after, verified merge, and
+                         a plain Hugging Face BERT folder (config.json, model.safetensors,
+                         vocab.txt) for `train --model`
+            --text FILES…  .txt (one document per line) or .jsonl ("text" field); required
+            --out DIR      output model folder (required)   --model DIR (default all-MiniLM-L6-v2)
+            --r N (16) --alpha X (32) --dropout P (0.05) --target LIST (query,key,value,attention.output.dense)
+            --max-len N (128) --batch B (16) --epochs N (1) --max-steps N --lr X (5e-4) --warmup R (0.06)
+            --weight-decay X (0.01) --mlm-probability P (0.15) --whole-word --held-out R (0.05)
+            --seed S (42) --encoding utf8|latin1  --head-warmup N (0: steps fitting a new MLM head alone first)
+          build-dapt-text  WordNet glosses disjoint from the NER data, one per line (< 1 MB)
+            --out F (data/text/dapt.txt) --wordnet DIR --ner-data DIR (data/text) --max-bytes N (900000) --seed S (2024)
         """
 
     public static func run(_ args: [String]) throws -> Int32 {
@@ -45,8 +57,10 @@ public enum NERTuneCommand: Command {
         case "train": return try train(rest)
         case "eval": return try evaluate(rest)
         case "predict": return try predict(rest)
+        case "dapt": return try dapt(rest)
+        case "build-dapt-text": return try buildDAPTText(rest)
         default:
-            throw ArgumentError.badValue("command", sub, expected: "one of train, eval, predict, build-wordnet")
+            throw ArgumentError.badValue("command", sub, expected: "one of train, eval, predict, build-wordnet, dapt, build-dapt-text")
         }
     }
 
@@ -190,6 +204,83 @@ public enum NERTuneCommand: Command {
             }
         }
         print(line)
+        return 0
+    }
+
+    // MARK: - dapt / build-dapt-text
+
+    static let daptOptions: Set<String> = [
+        "text", "model", "out", "r", "alpha", "dropout", "target", "max-len", "batch", "epochs", "max-steps", "lr", "warmup",
+        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup",
+    ]
+
+    /// Parses `dapt` options (separate from running, so tests can check it).
+    static func daptSettings(_ p: Arguments) throws -> DAPTOptions {
+        var o = DAPTOptions()
+        o.rank = try p.int("r", default: o.rank)
+        o.alpha = try p.float("alpha", default: o.alpha)
+        o.dropout = try p.float("dropout", default: o.dropout)
+        o.targets = p.list("target", default: o.targets)
+        o.maxLength = try p.int("max-len", default: o.maxLength)
+        o.batchSize = try p.int("batch", default: o.batchSize)
+        o.epochs = try p.int("epochs", default: o.epochs)
+        if p.string("max-steps") != nil { o.maxSteps = try p.int("max-steps", default: 0) }
+        o.headWarmupSteps = try p.int("head-warmup", default: o.headWarmupSteps)
+        o.learningRate = try double(p, "lr", default: o.learningRate)
+        o.warmupRatio = try double(p, "warmup", default: o.warmupRatio)
+        o.weightDecay = try double(p, "weight-decay", default: o.weightDecay)
+        o.mlmProbability = try double(p, "mlm-probability", default: o.mlmProbability)
+        o.heldOutFraction = try double(p, "held-out", default: o.heldOutFraction)
+        o.wholeWordMask = p.has("whole-word")
+        o.seed = try p.uint64("seed", default: o.seed)
+        o.logEvery = try p.int("log-every", default: o.logEvery)
+        try o.validate()
+        return o
+    }
+
+    /// `--text a.txt b.jsonl …`: the option's value (comma-separated allowed) plus the words
+    /// that follow it.
+    static func daptTextFiles(_ p: Arguments) throws -> [String] {
+        guard p.string("text") != nil else { throw ArgumentError.missingRequired("text") }
+        return p.list("text", default: []) + p.positional
+    }
+
+    static func dapt(_ args: [String]) throws -> Int32 {
+        let p = try Arguments(args, options: daptOptions, flags: ["whole-word"])
+        let files = try daptTextFiles(p)
+        guard let out = p.string("out") else { throw ArgumentError.missingRequired("out") }
+        let o = try daptSettings(p)
+        let encodingName = p.string("encoding", default: "utf8")
+        guard let encoding = DAPTTextEncoding(rawValue: encodingName) else {
+            throw ArgumentError.badValue("encoding", encodingName, expected: "utf8 or latin1")
+        }
+        // Text first: a bad file is reported before seconds go into loading the model.
+        let lines = try DAPTTextReader.read(files, encoding: encoding)
+        let model = try p.string("model") ?? DefaultModels.miniLM()
+        let r = try DAPTTrainer(options: o, log: printError).run(modelFolder: model, lines: lines, output: URL(fileURLWithPath: out))
+        print(String(format: "held-out masked-LM perplexity: before %.3f, after %.3f (%.1f%% lower; %d masked positions)",
+                     r.perplexityBefore, r.perplexityAfter, 100 * r.perplexityReduction, r.heldOutPositions))
+        if r.splitLines > 0 { print("\(r.splitLines) line(s) longer than --max-len \(o.maxLength) were split across sequences (not truncated)") }
+        print(String(format: "%d steps over %d sequences in %.1f s (%.0f tokens/s); ", r.steps, r.trainSequences, r.trainSeconds,
+                     r.tokensPerSecond) + r.merge.description)
+        print("wrote the merged encoder to \(out) (config.json, model.safetensors, vocab.txt); use it with: ner-tune train --model \(out)")
+        return 0
+    }
+
+    static func buildDAPTText(_ args: [String]) throws -> Int32 {
+        let p = try Arguments(args, options: ["out", "wordnet", "ner-data", "max-bytes", "seed"], flags: [])
+        try noPositional(p, "build-dapt-text")
+        var b = WordNetDAPTText()
+        b.wordnetDirectory = p.string("wordnet", default: WordNetReader.defaultDirectory)
+        let ner = p.string("ner-data", default: "data/text")
+        b.nerFiles = WordNetNERCorpus.fileNames.map { (ner as NSString).appendingPathComponent($0) }
+        b.maxBytes = try p.int("max-bytes", default: b.maxBytes)
+        b.seed = try p.uint64("seed", default: b.seed)
+        let out = p.string("out", default: "data/text/dapt.txt")
+        let r = try b.build()
+        let text = r.lines.joined(separator: "\n") + "\n"
+        try AtomicFile.write(text, to: URL(fileURLWithPath: out), createDirectories: true)
+        print("wrote \(out): \(r.lines.count) WordNet gloss sentences, \(text.utf8.count) bytes (of \(r.candidates) candidates; \(r.excludedSynsets) synsets left out because they give one of the \(r.nerSentences) NER sentences)")
         return 0
     }
 
