@@ -1,1 +1,2 @@
 #include <cblas.h>
+#include "lapack_shim.h"
