@@ -22,13 +22,29 @@ public protocol PETLBackbone: Module {
     /// Keys (relative to the backbone) of tensors that stay fixed even in full fine-tuning
     /// (Whisper's sinusoidal positions).
     var fixedParameterKeys: Set<String> { get }
-    /// Model input of one mono 16 kHz clip (all clips give the same shape).
-    func features(_ samples: [Float]) throws -> Tensor
+    /// Turns one mono 16 kHz clip into the model input (all clips give the same shape). A value,
+    /// so clips can be processed in parallel.
+    var frontEnd: any AudioFrontEnd { get }
     /// Tokens entering the encoder for a batch of stacked features. With `forPrompts`, the
     /// backbone drops what the paper drops for prompt tuning (AST's distillation token).
     func embed(_ features: Tensor, forPrompts: Bool) throws -> Tensor
     /// JSON-ready description needed to rebuild this backbone at load time.
     var recipe: BackboneRecipe { get }
+}
+
+/// A backbone's feature computation: mono 16 kHz samples → one example's model input.
+public protocol AudioFrontEnd: Sendable {
+    func callAsFunction(_ samples: [Float]) throws -> Tensor
+    /// Value of silence after normalisation (what SpecAugment writes into masked cells), and
+    /// whether features are time-major `[frames, bins]` (SpecAugment's layout).
+    var maskFill: Float { get }
+    var isTimeMajor: Bool { get }
+}
+
+extension ASTFeatureExtractor: AudioFrontEnd {
+    /// Zero fbank normalised: −mean / (2·std), so a mask looks like the padding.
+    public var maskFill: Float { normalize ? -mean / (2 * std) : 0 }
+    public var isTimeMajor: Bool { true }
 }
 
 /// How a backbone was built: enough to rebuild it for `eval` / `predict` from an adapter folder.
@@ -102,7 +118,7 @@ public final class ASTBackbone: Module, PETLBackbone {
     public var promptPatchSize: Int { model.config.patchSize }
     public var fixedParameterKeys: Set<String> { [] }
 
-    public func features(_ samples: [Float]) throws -> Tensor { try extractor(samples) }
+    public var frontEnd: any AudioFrontEnd { extractor }
 
     public func embed(_ features: Tensor, forPrompts: Bool) throws -> Tensor {
         try model.embeddings(features, dropDistillation: forPrompts)
