@@ -35,7 +35,7 @@ let libraries: [Target] = [
 
 // MARK: - Executables (each main.swift only forwards its arguments to an AppSupport command)
 
-let appNames = ["peftkit-demo", "peftkit-bench"]
+let appNames = ["peftkit-demo", "peftkit-bench", "peft-inspect"]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
 }
@@ -45,11 +45,11 @@ let executables: [Target] = appNames.map {
 let tests: [Target] = [
     .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], path: "Tests/CoreTests"),
-    .testTarget(name: "VisionTests", dependencies: ["Vision", "TestSupport"], path: "Tests/VisionTests", exclude: ["Resources"]),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "Text", "TestSupport"], path: "Tests/VisionTests", exclude: ["Resources"]),
     .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"], path: "Tests/AudioTests"),
     .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], path: "Tests/TextTests"),
     .testTarget(name: "GraphTests", dependencies: ["Graph", "TestSupport"], path: "Tests/GraphTests"),
-    .testTarget(name: "AppsTests", dependencies: ["AppSupport", "TestSupport"], path: "Tests/AppsTests"),
+    .testTarget(name: "AppsTests", dependencies: ["AppSupport", "Core", "TestSupport"], path: "Tests/AppsTests"),
 ]
 
 let package = Package(

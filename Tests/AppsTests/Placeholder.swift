@@ -1,2 +1,0 @@
-import Testing
-@Suite struct AppsPlaceholderBuild { @Test func moduleLinks() { #expect(Bool(true)) } }
