@@ -47,6 +47,23 @@ extension ASTFeatureExtractor: AudioFrontEnd {
     public var isTimeMajor: Bool { true }
 }
 
+/// AST's front end for a model with any number of mel bins: Kaldi fbank with AST's options and
+/// `num_mel_bins` filters, then `ASTFeatureExtractor`'s padding and AudioSet normalisation
+/// (identical to `ASTFeatureExtractor` for the released 128-bin models).
+public struct ASTFrontEnd: AudioFrontEnd {
+    public let fbank: KaldiFbank
+    public let extractor: ASTFeatureExtractor
+    public init(maxLength: Int, melBins: Int) throws {
+        var o = KaldiFbankOptions.ast
+        o.melBins = melBins
+        fbank = try KaldiFbank(o)
+        extractor = try ASTFeatureExtractor(maxLength: maxLength)
+    }
+    public func callAsFunction(_ samples: [Float]) throws -> Tensor { extractor.normalizeAndFit(try fbank.compute(samples)) }
+    public var maskFill: Float { extractor.maskFill }
+    public var isTimeMajor: Bool { true }
+}
+
 /// How a backbone was built: enough to rebuild it for `eval` / `predict` from an adapter folder.
 public struct BackboneRecipe: Codable, Sendable, Equatable {
     /// "ast" or "whisper".
@@ -68,17 +85,17 @@ public struct BackboneRecipe: Codable, Sendable, Equatable {
     }
 }
 
-/// AST as a PETL backbone: `ASTFeatureExtractor` (Kaldi fbank, 128 bins, padded/cut to
+/// AST as a PETL backbone: `ASTFrontEnd` (Kaldi fbank, `num_mel_bins` bins (128 for AST), padded/cut to
 /// `maxLength` frames, AudioSet normalisation) in front of `ASTModel`. Parameter keys are the
 /// `ASTModel` ones (`embeddings.*`, `encoder.layer.N.*`, `layernorm.*`).
 public final class ASTBackbone: Module, PETLBackbone {
     public let model: ASTModel
-    public let extractor: ASTFeatureExtractor
+    public let extractor: ASTFrontEnd
     public let recipe: BackboneRecipe
 
     public init(model: ASTModel, recipe: BackboneRecipe) throws {
         self.model = model
-        extractor = try ASTFeatureExtractor(maxLength: model.config.maxLength)
+        extractor = try ASTFrontEnd(maxLength: model.config.maxLength, melBins: model.config.numMelBins)
         self.recipe = recipe
         super.init()
     }
