@@ -17,7 +17,7 @@ public struct SpokenWordsBuilder: Sendable {
     /// The espeak-ng program (looked up on PATH when not absolute).
     public var espeak = "espeak-ng"
     public var groups: [SpokenWords.Group] = SpokenWords.Group.allCases
-    public var trainVoices = 24
+    public var trainVoices = 16
     public var validationVoices = 6
     public var seed: UInt64 = 2024
     /// Output rate of the synthetic clips (the real recordings are 8 kHz).

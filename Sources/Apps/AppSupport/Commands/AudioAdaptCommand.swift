@@ -9,7 +9,7 @@ public enum AudioAdaptCommand: Command {
     public static let name = "audio-adapt"
     public static let usage = """
         usage: audio-adapt <command> [options]
-          make-data --out DIR [--groups digits,letters,phonetic] [--voices 24] [--val-voices 6] [--seed S]
+          make-data --out DIR [--groups digits,letters,phonetic] [--voices 16] [--val-voices 6] [--seed S]
                     [--sounds DIR] [--espeak PATH]
               Builds the spoken-word set: real Asterisk recordings (test) + espeak-ng voices (train/val).
           train   [--data DIR|FILE.csv] [--model DIR] --method M --out A [method and training options]
@@ -319,7 +319,7 @@ public enum AudioAdaptCommand: Command {
             try SpokenWordsBuilder().build(into: data, progress: log)
         }
         var forwarded = ["--data", data.path, "--methods", "linear,conformer-adapter",
-                         "--epochs", a.string("epochs") ?? "15", "--augment", a.string("augment") ?? "1",
+                         "--epochs", a.string("epochs") ?? "8", "--augment", a.string("augment") ?? "1",
                          "--seeds", a.string("seeds") ?? "10", "--reduction-rate", "32", "--batch", "32"]
         if let m = a.string("model") { forwarded += ["--model", m] }
         if let j = a.string("json") { forwarded += ["--json", j] }
