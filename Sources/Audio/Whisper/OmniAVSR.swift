@@ -1,0 +1,140 @@
+import Core
+import Foundation
+
+/// The three Omni-AVSR tasks; a training batch belongs to one of them.
+public enum AVSRTask: String, CaseIterable, Sendable {
+    case asr, vsr, avsr
+
+    /// The paper's loss weights: L = (1.0·L_ASR + 1.5·L_VSR + 1.0·L_AVSR) / 3.
+    public var lossWeight: Float { self == .vsr ? 1.5 : 1.0 }
+}
+
+/// Omni-AVSR's model with the Whisper decoder standing in for the paper's decoder-only LLM: the
+/// Whisper decoder already cross-attends to audio features and knows English text, so a
+/// concatenated memory of compressed audio and visual tokens can be read through its
+/// cross-attention with nothing else to learn but the projectors, the modality embeddings and
+/// the LoRAs (an LLM of several billion parameters does not fit this CPU-only setting).
+///
+/// - Audio: frozen Whisper encoder output (50 Hz) → `audio` branch (rates {1, 4, 16} by default,
+///   residual zero-initialised projectors).
+/// - Video: features of a frozen vision encoder (computed by the caller, e.g. DINOv2 in Vision,
+///   25 fps) → `video` branch (rates {1, 2, 5}).
+/// - Memory = concat(audio tokens, video tokens) along time, with a mask for padding; the
+///   decoder's self- and cross-attention q and v carry an Omni-LoRA (`TaskRoutedLoRA`: S, T or ST).
+public final class OmniAVSR: Module {
+    public let whisper: WhisperModel
+    public let audio: MatryoshkaBranch
+    public let video: MatryoshkaBranch?
+    /// The Omni-LoRAs on the decoder, by module path (`layers.0.self_attn.q_proj`, …).
+    public private(set) var loras: [(path: String, adapter: TaskRoutedLoRA)] = []
+
+    /// Wraps a (frozen) Whisper model. `videoDim` nil builds an audio-only model. LoRA rank =
+    /// round(d / reductionFactor) and scale = alpha / reductionFactor (the adapter library's convention).
+    public init(whisper: WhisperModel, videoDim: Int?, audioRates: [Int] = [1, 4, 16], videoRates: [Int] = [1, 2, 5],
+                loraMode: TaskLoRAMode = .sharedAndTask, reductionFactor: Int = 8, alpha: Float = 8, seed: UInt64 = 0) throws {
+        self.whisper = whisper
+        whisper.freeze()
+        let d = whisper.config.dModel
+        let root = SplitMix64(seed: seed)
+        audio = try MatryoshkaBranch(inDim: d, dim: d, rates: audioRates, residual: true, seed: root.fork(1).state)
+        video = try videoDim.map { try MatryoshkaBranch(inDim: $0, dim: d, rates: videoRates, residual: false, seed: root.fork(2).state) }
+        super.init()
+        let scaling = LoRAScaling.reductionFactor(reductionFactor)
+        let rank = scaling.rank(configured: 0, inFeatures: d)
+        for (i, layer) in whisper.decoder.layers.items.enumerated() {
+            let targets: [(String, Linear)] = [("self_attn.q_proj", layer.selfAttention.query), ("self_attn.v_proj", layer.selfAttention.value),
+                                               ("encoder_attn.q_proj", layer.crossAttention.query), ("encoder_attn.v_proj", layer.crossAttention.value)]
+            for (name, linear) in targets {
+                let path = "layers.\(i).\(name)"
+                let lora = try TaskRoutedLoRA(inFeatures: linear.inFeatures, outFeatures: linear.outFeatures,
+                                              tasks: AVSRTask.allCases.map(\.rawValue), mode: loraMode, rank: rank,
+                                              scaling: scaling.scale(alpha: alpha, rank: rank), seed: root.fork(Self.fnv1a(path)).state,
+                                              key: path)
+                linear.attach(lora, name: "omni")
+                loras.append((path, lora))
+            }
+        }
+    }
+
+    override public func namedChildren() -> [(String, Module)] {
+        var out: [(String, Module)] = [("whisper", whisper), ("audio", audio)]
+        if let v = video { out.append(("video", v)) }
+        return out
+    }
+
+    /// FNV-1a of a name: a stable per-module seed (Swift's `hashValue` changes between runs).
+    static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return h
+    }
+
+    /// Routes every Omni-LoRA to `task`.
+    public func setTask(_ task: AVSRTask) { for (_, l) in loras { l.task = task.rawValue } }
+
+    /// Which modalities a task reads.
+    public static func uses(_ task: AVSRTask) -> (audio: Bool, video: Bool) {
+        switch task {
+        case .asr: return (true, false)
+        case .vsr: return (false, true)
+        case .avsr: return (true, true)
+        }
+    }
+
+    /// The decoder memory for `task`: compressed audio `[B, ⌈Ta/ra⌉, d]` and/or video tokens, concatenated,
+    /// with a `[B, S]` mask (1 real, 0 padding) from the valid lengths (nil lengths = all valid).
+    public func memory(task: AVSRTask, audioStates: Tensor?, audioLengths: [Int]? = nil, audioRate: Int,
+                       videoFeatures: Tensor?, videoLengths: [Int]? = nil, videoRate: Int) throws -> (memory: Tensor, mask: Tensor) {
+        let use = Self.uses(task)
+        var parts: [Tensor] = [], masks: [[[Float]]] = []
+        func add(_ x: Tensor, _ lengths: [Int]?, _ rate: Int, _ branch: MatryoshkaBranch) throws {
+            guard branch.rates.contains(rate) else { throw WhisperDecodeError("rate \(rate) is not one of the trained rates \(branch.rates)") }
+            let tokens = branch(x, rate: rate)
+            let lens = lengths ?? [Int](repeating: x.shape[1], count: x.shape[0])
+            masks.append(lens.map { len in (0..<tokens.shape[1]).map { $0 < MatryoshkaBranch.pooledLength(len, rate: rate) ? 1 : 0 } })
+            parts.append(tokens)
+        }
+        if use.audio {
+            guard let a = audioStates else { throw WhisperDecodeError("task \(task.rawValue) needs audio features") }
+            try add(a, audioLengths, audioRate, audio)
+        }
+        if use.video {
+            guard let v = videoFeatures, let branch = video else { throw WhisperDecodeError("task \(task.rawValue) needs video features and a video branch") }
+            try add(v, videoLengths, videoRate, branch)
+        }
+        let batch = parts[0].shape[0]
+        guard parts.allSatisfy({ $0.shape[0] == batch }) else { throw WhisperDecodeError("audio and video batches differ: \(parts.map(\.shape))") }
+        let mask = (0..<batch).flatMap { b in masks.flatMap { $0[b] } }
+        let memory = parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 1)
+        return (memory, Tensor(mask, shape: [batch, memory.shape[1]]))
+    }
+
+    /// Teacher-forced cross-entropy of `targets` for one task's batch. `sequences` are
+    /// `prompt + transcript ids + end of text`, right-padded with -1 to one length; the loss covers
+    /// the positions after the prompt (padding ignored).
+    public func loss(task: AVSRTask, memory: Tensor, mask: Tensor, sequences: [[Int]], promptLength: Int) throws -> Tensor {
+        setTask(task)
+        let b = sequences.count, t = (sequences.map(\.count).max() ?? 1) - 1
+        guard b == memory.shape[0], t >= promptLength else { throw WhisperDecodeError("\(b) sequences for a memory batch of \(memory.shape[0])") }
+        var inputs: [Int] = [], targets: [Int] = []
+        for s in sequences {
+            let padded = s + [Int](repeating: -1, count: t + 1 - s.count)
+            inputs += padded.prefix(t).map { max($0, 0) }  // padding ids are never attended to by real positions
+            for (i, y) in padded.dropFirst().enumerated() { targets.append(i + 1 < promptLength ? -100 : (y < 0 ? -100 : y)) }
+        }
+        let hidden = try whisper.decoder.forward(tokens: inputs, batch: b, memory: memory, memoryMask: mask)
+        let logits = whisper.decoder.logits(hidden).reshaped([b * t, whisper.config.vocabSize])
+        return logits.crossEntropy(targets: targets, ignoreIndex: -100)
+    }
+
+    /// The paper's step loss over one batch per task: Σ weight_task · L_task / 3.
+    public static func combinedLoss(_ losses: [AVSRTask: Tensor]) -> Tensor {
+        var total: Tensor?
+        for task in AVSRTask.allCases {
+            guard let l = losses[task] else { continue }
+            let term = l * task.lossWeight
+            total = total.map { $0 + term } ?? term
+        }
+        return (total ?? Tensor(scalar: 0)) * (1 / Float(AVSRTask.allCases.count))
+    }
+}
