@@ -55,6 +55,41 @@ struct PETLMethodTests {
         #expect(abs(share - 0.2945) < 0.0005)
     }
 
+    /// Whisper tiny.en encoder shapes (d 384, L 4, F 1536, no k_proj bias) with the demo's 62
+    /// classes. Backbone: conv1 80·384·3+384 = 92,544; conv2 384·384·3+384 = 442,752; fixed sinusoids
+    /// 1,500·384 = 576,000; per layer 4·384² + 3·384 + (384·1536+1536) + (1536·384+384) + 4·384
+    /// = 1,774,080 (×4); final LN 768 → 8,208,384.
+    @Test("Whisper-tiny trainable counts equal the formulas")
+    func whisperTinyCounts() throws {
+        let labels = (0..<62).map { "w\($0)" }
+        let shapes = PETLShapes(width: 384, layers: 4, ffn: 1536, attentionBiases: 3, classes: 62)
+        let recipe = BackboneRecipe(kind: "whisper", modelPath: nil, frames: 112, seed: 2)
+        let cases: [(PETLConfig, Int)] = [
+            (Self.config(.linear), 24_638),                                   // 384·62+62 + 768
+            (Self.config(.full), 7_656_254),                                  // 8,208,384 − 576,000 + 23,870
+            (Self.config(.bitfit), 39_614),                                   // 4·(3·384+1536+384+768) + 384 + 23,870
+            (Self.config(.lora), 61_502),                                     // r 6: 4·2·2·384·6 + 24,638
+            (Self.config(.prompt), 63_038),                                   // 4·25·384 + 24,638
+            (Self.config(.prefix), 61_502),                                   // 4·24·384 + 24,638
+            (Self.config(.adapter), 41_550),                                  // b 4: 4·(2·384·4+4+384) + 4·768 + 24,638
+            (Self.config(.conformerAdapter), 48_254),                         // b 4: 4·(3·384·4+4·36+384) + 3,072 + 24,638
+            (Self.config(.conformerAdapter) { $0.adapterReductionRate = 32 }, 86_270),  // the demo: b 12
+            (Self.config(.conformerAdapter) { $0.layout = .houlsby; $0.adapterReductionRate = 32 }, 8 * 14_640 + 6_144 + 24_638),
+        ]
+        for (config, expected) in cases {
+            let model = try PETLClassifier(backbone: try BackboneFactory.make(recipe), labels: labels, config: config)
+            #expect(model.backboneParameterCount == 8_208_384)
+            let formula = PETLParameterFormula.trainable(config, shapes: shapes, backboneTrainableInFull: 8_208_384 - 576_000)
+            #expect(model.trainableCount == expected, "\(config.summary): module tree \(model.trainableCount), hand value \(expected)")
+            #expect(formula == expected, "\(config.summary): formula \(formula), hand value \(expected)")
+        }
+        // Prompts go in front (no class token) and the sequence grows by the prompt count.
+        let prompt = try PETLClassifier(backbone: try BackboneFactory.make(recipe), labels: labels, config: Self.config(.prompt) { $0.promptTokens = 3 })
+        let x = randomTensor([1, 80, 112], seed: 4, requiresGrad: false)
+        #expect(try withoutGrad { try prompt.encode(x) }.shape == [1, 3 + 56, 384])
+        #expect(prompt.backbone.encoder.promptPosition == 0)
+    }
+
     static func tinyBackbone() throws -> ASTBackbone {
         try ASTBackbone(directory: tinyDir, maxLength: 48)
     }
