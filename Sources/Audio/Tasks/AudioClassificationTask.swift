@@ -82,6 +82,7 @@ public enum AudioClassificationTask {
         let stepsPerEpoch = (n + o.batchSize - 1) / o.batchSize
         let schedule = LRSchedule.cosine(warmup: 0, total: stepsPerEpoch * o.epochs)
         let cacheEncodings = model.encoderIsFrozen && !o.specAugment
+        let start = Date()  // training time includes computing the cached encoder outputs
         let trainInputs = cacheEncodings ? try encodeAll(model, train.features, batchSize: o.batchSize) : train.features
         let validationInputs = cacheEncodings && !validation.features.isEmpty ? try encodeAll(model, validation.features, batchSize: o.batchSize) : validation.features
         let augment = SpecAugment(frequencyMaskParameter: o.frequencyMask, timeMaskParameter: o.timeMask,
@@ -91,7 +92,6 @@ public enum AudioClassificationTask {
         var history: [EpochRecord] = []
         var best: (accuracy: Double, loss: Double, epoch: Int, state: [[Float]])?
         let saved = model.stateToSave()
-        let start = Date()
         for epoch in 1...o.epochs {
             let epochStart = Date()
             var order = Array(0..<n)
