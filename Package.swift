@@ -42,6 +42,7 @@ let appNames = [
     "ner-tune",
     "avsr-tune",
     "kg-query",
+    "audio-adapt",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
