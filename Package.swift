@@ -35,7 +35,7 @@ let libraries: [Target] = [
 
 // MARK: - Executables (each main.swift only forwards its arguments to an AppSupport command)
 
-let appNames = ["peftkit-demo", "peftkit-bench", "peft-inspect"]
+let appNames = ["peftkit-demo", "peftkit-bench", "peft-inspect", "vision-adapt"]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
 }
