@@ -9,6 +9,8 @@ import Foundation
 public enum VisionAdaptBench {
     public struct Result: Codable, Sendable {
         public var shape: String
+        /// Where the weights came from ("default" = the real DINOv2-small, or "random …").
+        public var weights: String
         public var method: String
         public var batch: Int
         public var imageSize: Int
@@ -88,7 +90,7 @@ public enum VisionAdaptBench {
         log("  \(shape) \(method.rawValue) training: " + String(format: "%.2f s per step of %d", median(train), batch))
         let p = backbone.patchSize
         let trainable = params.reduce(0) { $0 + $1.1.count }
-        return Result(shape: shape, method: method.rawValue, batch: batch, imageSize: imageSize, tokens: (imageSize / p) * (imageSize / p) + 1,
+        return Result(shape: shape, weights: backbone.source, method: method.rawValue, batch: batch, imageSize: imageSize, tokens: (imageSize / p) * (imageSize / p) + 1,
                       trainable: trainable, trainStepSeconds: median(train), inferStepSeconds: median(infer),
                       trainImagesPerSecond: Double(batch) / max(median(train), 1e-9), inferImagesPerSecond: Double(batch) / max(median(infer), 1e-9))
     }
