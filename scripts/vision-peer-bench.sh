@@ -20,7 +20,9 @@ BATCH=${BATCH:-8}
 STEPS=${STEPS:-3}
 SIZE=${SIZE:-224}
 SHAPE=${SHAPE:-both}
-PEER_SCRIPT=${PEER_SCRIPT:-../shared/bench/peer/peer_bench.py}
+if [ -z "$PEER_SCRIPT" ]; then
+  for d in ../shared ../../shared; do [ -f "$d/bench/peer/peer_bench.py" ] && PEER_SCRIPT="$d/bench/peer/peer_bench.py" && break; done
+fi
 OUT=${OUT:-bench-results/vision-peer-bench.jsonl}
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
@@ -31,7 +33,7 @@ echo "PEFTKit: vision-adapt bench --shape $SHAPE --batch $BATCH --image-size $SI
   | sed -n 's/^RESULT /{"side": "peftkit", "r": /p' | sed 's/$/}/' >> "$OUT"
 
 if [ -n "$PEER_PYTHON" ]; then
-  if [ -f "$PEER_SCRIPT" ] && { [ "$SHAPE" = s16 ] || [ "$SHAPE" = both ]; }; then
+  if [ -n "$PEER_SCRIPT" ] && [ -f "$PEER_SCRIPT" ] && { [ "$SHAPE" = s16 ] || [ "$SHAPE" = both ]; }; then
     echo "peer: peer_bench.py vit --size small --mode lora-qv" >&2
     HF_HUB_OFFLINE=1 "$PEER_PYTHON" "$PEER_SCRIPT" vit --size small --mode lora-qv --batch "$BATCH" --image-size "$SIZE" \
       --warmup 1 --train-steps "$STEPS" --infer-steps "$STEPS" --threads 2 \
@@ -76,17 +78,18 @@ class LoRALinear(nn.Module):
     def forward(self, x):
         return self.lin(x) + (x @ self.A.t() @ self.B.t()) * self.scale
 
-names = ("query", "key", "value", "dense") if method == "svd" else ("query", "value")
-for layer in model.encoder.layer:
-    mods = {"query": layer.attention.attention, "key": layer.attention.attention, "value": layer.attention.attention}
-    for n in names:
-        if n == "dense":
-            layer.attention.output.dense = SVDLinear(layer.attention.output.dense)
-            layer.intermediate.dense = SVDLinear(layer.intermediate.dense)
-            layer.output.dense = SVDLinear(layer.output.dense)
-        else:
-            wrap = SVDLinear if method == "svd" else LoRALinear
-            setattr(mods[n], n, wrap(getattr(mods[n], n)))
+# Block linears by leaf name, for transformers 4.x (query/key/value, attention.output.dense,
+# intermediate.dense, output.dense) and 5.x (q_proj/k_proj/v_proj/o_proj, mlp.fc1/fc2) alike.
+svd_leaves = {"query", "key", "value", "q_proj", "k_proj", "v_proj", "o_proj", "fc1", "fc2", "dense"}
+lora_leaves = {"query", "value", "q_proj", "v_proj"}
+wanted = svd_leaves if method == "svd" else lora_leaves
+wrap = SVDLinear if method == "svd" else LoRALinear
+targets = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear) and n.split(".")[-1] in wanted
+           and not n.startswith("pooler") and ".layer" in "." + n]
+for name, lin in targets:
+    parent = model.get_submodule(name.rsplit(".", 1)[0])
+    setattr(parent, name.rsplit(".", 1)[1], wrap(lin))
+assert len(targets) == 12 * (6 if method == "svd" else 2), [n for n, _ in targets]
 head = nn.Linear(384, 100)
 params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
 opt = torch.optim.AdamW(params, lr=2e-4, weight_decay=0.01)

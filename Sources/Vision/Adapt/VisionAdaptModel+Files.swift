@@ -99,6 +99,7 @@ extension VisionAdaptModel {
         backbone.module.freeze()
         head?.weight.requiresGrad = false
         model.setTraining(false)
+        try model.mergeForInference()
         return (model, m)
     }
 }

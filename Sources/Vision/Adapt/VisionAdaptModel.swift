@@ -106,6 +106,15 @@ public final class VisionAdaptModel {
     /// Number of trainable values (adapter plus head).
     public var trainableCount: Int { trainableParameters().reduce(0) { $0 + $1.1.count } }
 
+    /// Folds `svd` and `lora` adapters into the base weights, so inference costs what the base
+    /// model costs (unmerged, singular-value tuning adds two matrix products per linear).
+    /// Call only when training is over.
+    public func mergeForInference() throws {
+        guard let peft, options.method == .svd || options.method == .lora, !peft.isMerged else { return }
+        try peft.merge()
+        cachedPrototypes = nil
+    }
+
     /// Switches dropout and the prototype cache between training and evaluation.
     public func setTraining(_ on: Bool) {
         backbone.module.train(on)

@@ -87,6 +87,7 @@ public enum VisionAdaptTask {
             }
             let dir = seeds.count == 1 ? out : out.appendingPathComponent("seed-\(seed)")
             try model.save(to: dir, supportFiles: support.map(\.url), dataRoot: data)
+            try model.mergeForInference()
             log("  evaluating on \(evalSamples.count) images")
             let report = try model.evaluate(evalSamples, split: evaluatedOn, strict: strict, log: log)
             try write(report, to: dir)
