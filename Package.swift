@@ -43,6 +43,7 @@ let appNames = [
     "avsr-tune",
     "kg-query",
     "audio-adapt",
+    "vision-adapt",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
