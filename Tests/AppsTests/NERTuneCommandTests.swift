@@ -7,39 +7,20 @@ import Text
 /// `ner-tune` argument handling: every mistake is one line that says what to type instead, and
 /// it is reported before any model is loaded.
 @Suite struct NERTuneCommandTests {
-    /// The error `ner-tune args…` throws, as the one line the launcher prints.
-    func failure(_ args: [String]) -> String? {
-        do {
-            _ = try NERTuneCommand.run(args)
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
-
-    func expectFailure(_ args: [String], contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let message = failure(args) else {
-            Issue.record("ner-tune \(args.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
-            return
-        }
-        #expect(message.contains(text), "got: \(message)", sourceLocation: sourceLocation)
-        #expect(!message.contains("\n"), "not one line: \(message)", sourceLocation: sourceLocation)
-    }
-
     @Test func argumentMistakes() {
-        expectFailure(["tarin"], contains: "one of train, eval, predict, build-wordnet")
-        expectFailure(["train", "--bogus", "1"], contains: "unknown option --bogus")
-        expectFailure(["train", "--method", "lorax"], contains: "option --method: 'lorax' is not one of lora, dora, full, head")
-        expectFailure(["train", "--epochs", "0"], contains: "--epochs must be at least 1")
-        expectFailure(["train", "--epochs", "two"], contains: "option --epochs: 'two' is not an integer")
-        expectFailure(["train", "--lr", "fast"], contains: "option --lr: 'fast' is not a number")
-        expectFailure(["train", "--lr", "2"], contains: "--lr must be in (0, 1)")
-        expectFailure(["train", "--max-length", "4"], contains: "--max-length must be at least 8")
-        expectFailure(["train", "data.conll"], contains: "unexpected argument 'data.conll' after 'train'")
-        expectFailure(["train", "--r"], contains: "option --r needs a value")
-        expectFailure(["eval", "--data", "x.conll"], contains: "option --adapter is required")
-        expectFailure(["predict", "--adapter", "a", "--input", "b"], contains: "option --output is required")
-        expectFailure(["build-wordnet", "--seed", "-1"], contains: "not a non-negative integer")
+        expectNERTuneFailure(["tarin"], contains: "one of train, eval, predict, build-wordnet")
+        expectNERTuneFailure(["train", "--bogus", "1"], contains: "unknown option --bogus")
+        expectNERTuneFailure(["train", "--method", "lorax"], contains: "option --method: 'lorax' is not one of lora, dora, full, head")
+        expectNERTuneFailure(["train", "--epochs", "0"], contains: "--epochs must be at least 1")
+        expectNERTuneFailure(["train", "--epochs", "two"], contains: "option --epochs: 'two' is not an integer")
+        expectNERTuneFailure(["train", "--lr", "fast"], contains: "option --lr: 'fast' is not a number")
+        expectNERTuneFailure(["train", "--lr", "2"], contains: "--lr must be in (0, 1)")
+        expectNERTuneFailure(["train", "--max-length", "4"], contains: "--max-length must be at least 8")
+        expectNERTuneFailure(["train", "data.conll"], contains: "unexpected argument 'data.conll' after 'train'")
+        expectNERTuneFailure(["train", "--r"], contains: "option --r needs a value")
+        expectNERTuneFailure(["eval", "--data", "x.conll"], contains: "option --adapter is required")
+        expectNERTuneFailure(["predict", "--adapter", "a", "--input", "b"], contains: "option --output is required")
+        expectNERTuneFailure(["build-wordnet", "--seed", "-1"], contains: "not a non-negative integer")
     }
 
     @Test func badFilesAreReportedBeforeTheModelLoads() throws {
@@ -47,13 +28,13 @@ import Text
         defer { try? FileManager.default.removeItem(at: dir) }
         let empty = dir.appendingPathComponent("empty.conll").path
         try "\n\n".write(toFile: empty, atomically: true, encoding: .utf8)
-        expectFailure(["train", "--train", dir.appendingPathComponent("missing.conll").path], contains: "missing.conll: cannot read")
-        expectFailure(["train", "--train", empty, "--dev", empty], contains: "empty.conll: no token lines found")
+        expectNERTuneFailure(["train", "--train", dir.appendingPathComponent("missing.conll").path], contains: "missing.conll: cannot read")
+        expectNERTuneFailure(["train", "--train", empty, "--dev", empty], contains: "empty.conll: no token lines found")
         let noTags = dir.appendingPathComponent("tokens.conll").path
         try "Ulm\n".write(toFile: noTags, atomically: true, encoding: .utf8)
-        expectFailure(["train", "--train", noTags], contains: "tokens.conll:1: only one column")
-        expectFailure(["eval", "--adapter", dir.path, "--data", empty], contains: "no label_map.json")
-        expectFailure(["build-wordnet", "--wordnet", dir.path, "--out", dir.path], contains: "data.noun: cannot read the WordNet data file")
+        expectNERTuneFailure(["train", "--train", noTags], contains: "tokens.conll:1: only one column")
+        expectNERTuneFailure(["eval", "--adapter", dir.path, "--data", empty], contains: "no label_map.json")
+        expectNERTuneFailure(["build-wordnet", "--wordnet", dir.path, "--out", dir.path], contains: "data.noun: cannot read the WordNet data file")
     }
 
     @Test func trainOptionsAreParsed() throws {

@@ -7,24 +7,6 @@ import Text
 /// `ner-tune dapt` and `ner-tune build-dapt-text`: argument handling and bad input (one-line
 /// errors, reported before the model loads), and a real run on the tiny test model.
 @Suite struct NERTuneDAPTTests {
-    func failure(_ args: [String]) -> String? {
-        do {
-            _ = try NERTuneCommand.run(args)
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
-
-    func expectFailure(_ args: [String], contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let message = failure(args) else {
-            Issue.record("ner-tune \(args.joined(separator: " ")) should fail", sourceLocation: sourceLocation)
-            return
-        }
-        #expect(message.contains(text), "got: \(message)", sourceLocation: sourceLocation)
-        #expect(!message.contains("\n"), "not one line: \(message)", sourceLocation: sourceLocation)
-    }
-
     @Test func argumentMistakesAndBadText() throws {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -33,16 +15,16 @@ import Text
         let bad = dir.appendingPathComponent("bad.txt").path
         try Data([0x61, 0x62, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: bad))
         let out = dir.appendingPathComponent("out").path
-        expectFailure(["dapt", "--out", out], contains: "option --text is required")
-        expectFailure(["dapt", "--text", empty], contains: "option --out is required")
-        expectFailure(["dapt", "--text", empty, "--out", out], contains: "empty.txt: the file has no text")
-        expectFailure(["dapt", "--text", bad, "--out", out], contains: "bad.txt: byte offset 2 (0xFF) is not valid UTF-8")
-        expectFailure(["dapt", "--text", bad, "--out", out, "--encoding", "cp1252"], contains: "'cp1252' is not utf8 or latin1")
-        expectFailure(["dapt", "--text", bad, "--out", out, "--mlm-probability", "1.5"], contains: "--mlm-probability must be in (0, 1)")
-        expectFailure(["dapt", "--text", bad, "--out", out, "--max-len", "4"], contains: "--max-len must be at least 8")
-        expectFailure(["dapt", "--text", bad, "--out", out, "--bogus", "1"], contains: "unknown option --bogus")
-        expectFailure(["build-dapt-text", "--wordnet", dir.path, "--out", out], contains: "data.noun: cannot read the WordNet data file")
-        expectFailure(["build-dapt-text", "extra"], contains: "unexpected argument 'extra'")
+        expectNERTuneFailure(["dapt", "--out", out], contains: "option --text is required")
+        expectNERTuneFailure(["dapt", "--text", empty], contains: "option --out is required")
+        expectNERTuneFailure(["dapt", "--text", empty, "--out", out], contains: "empty.txt: the file has no text")
+        expectNERTuneFailure(["dapt", "--text", bad, "--out", out], contains: "bad.txt: byte offset 2 (0xFF) is not valid UTF-8")
+        expectNERTuneFailure(["dapt", "--text", bad, "--out", out, "--encoding", "cp1252"], contains: "'cp1252' is not utf8 or latin1")
+        expectNERTuneFailure(["dapt", "--text", bad, "--out", out, "--mlm-probability", "1.5"], contains: "--mlm-probability must be in (0, 1)")
+        expectNERTuneFailure(["dapt", "--text", bad, "--out", out, "--max-len", "4"], contains: "--max-len must be at least 8")
+        expectNERTuneFailure(["dapt", "--text", bad, "--out", out, "--bogus", "1"], contains: "unknown option --bogus")
+        expectNERTuneFailure(["build-dapt-text", "--wordnet", dir.path, "--out", out], contains: "data.noun: cannot read the WordNet data file")
+        expectNERTuneFailure(["build-dapt-text", "extra"], contains: "unexpected argument 'extra'")
     }
 
     @Test func defaultsAndTextList() throws {
