@@ -69,3 +69,19 @@ struct CompareTests {
         }
     }
 }
+
+@Suite("compare: plot")
+struct ComparePlotTests {
+    @Test("the plot marks each method at (log params, mean) in its colour")
+    func plot() throws {
+        let r = try Compare.run(FakeCompareTask(), CompareOptions(methods: ["lora", "dora", "lokr"])) { _ in }
+        let img = r.plotImage(width: 640, height: 400)
+        #expect(img.width == 640 && img.height == 400 && img.channels == 3)
+        // lokr (240 params, the smallest) sits at the left edge of a 10^2…10^3 axis: x = 40 + log10(2.4)·560.
+        let x = 40 + Int((log10(240.0) - 2) * 560)
+        func colour(_ x: Int, _ y: Int) -> [UInt8] { let o = (y * 640 + x) * 3; return Array(img.pixels[o..<(o + 3)]) }
+        let column = (40..<360).map { colour(x, $0) }
+        #expect(column.contains([77, 175, 74]), "lokr's colour (third palette entry) in its column")
+        #expect(r.markdown(title: "t").contains("lokr: rgb(77, 175, 74)"))
+    }
+}

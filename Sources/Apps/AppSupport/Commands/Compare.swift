@@ -166,8 +166,9 @@ public enum Compare {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try AtomicFile.write(Data(report.markdown(title: "\(app) compare").utf8), to: dir.appendingPathComponent("compare.md"))
         try AtomicFile.write(try report.json(), to: dir.appendingPathComponent("compare.json"))
+        try report.writePlot(to: dir.appendingPathComponent("compare.png"))
         print(report.markdown(title: "\(app) compare"))
-        print("wrote \(dir.appendingPathComponent("compare.md").path) and compare.json")
+        print("wrote \(dir.appendingPathComponent("compare.md").path), compare.json and compare.png")
         return 0
     }
 }

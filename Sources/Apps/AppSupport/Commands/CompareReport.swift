@@ -67,6 +67,8 @@ public struct CompareReport: Sendable {
                         front.contains(r.method) ? "●" : "")
         }
         for n in notes { s += "\nNote: \(n)" }
+        s += "\n\nPlot `compare.png` (metric vs. log trainable parameters, ± std bars, Pareto front ringed): \(plotLegend)"
+
         s += "\n\n" + recommendation + "\n"
         return s
     }

@@ -10,8 +10,9 @@
 /// DiffuseKronA parametrisation. Keys: `lokr_w1` or `lokr_w1_a`/`lokr_w1_b`, `lokr_w2` or
 /// `lokr_w2_a`/`lokr_w2_b` (fixtures `zoo/lokr`, `zoo/lokr_full`).
 ///
-/// Init (peft's default): W1 (or its factors' B side, peft zeros `w1` only) zeros, W2 factors
-/// Kaiming-uniform → unchanged at init. `init_weights: "lycoris"` zeros W2 (or W2b) and draws W1.
+/// Init (peft's default): `W1` zeros (or `W1a` zeros, `W1b` Kaiming-uniform when decomposed), `W2`
+/// (or both its factors) Kaiming-uniform → unchanged at init. `init_weights: "lycoris"` zeros
+/// `W2` (or `W2b`) and draws `W1`.
 /// Rank and module dropout are training-time regularisers of peft that PEFTKit does not apply;
 /// they do not change inference.
 ///
