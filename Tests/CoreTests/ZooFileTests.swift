@@ -96,6 +96,18 @@ struct ZooFileTests {
         #expect(throws: AdapterError.self) { try AdapterConfig.decode(Data(mtBad.utf8)) }
     }
 
+    @Test("corrupt indices and locations in a loaded file are one-line errors, not crashes")
+    func corruptBuffers() throws {
+        for name in ["paca", "loca", "qwha", "mos", "triadaptlora"] {
+            let peft = PeftModel(AdapterMLP(inFeatures: 8, hidden: 12, outFeatures: 8, seed: 1))
+            try peft.addZooAdapter(try Self.config(name))
+            try peft.validateZooBuffers(file: "ok.safetensors")  // fresh buffers are valid
+            let buffer = try #require((peft.adapters(named: "default")[0].adapter as? ZooAdapter)?.bufferEntries().first?.1)
+            buffer.storage[0] = 1e6  // out of every range
+            #expect(throws: AdapterError.self, "\(name)") { try peft.validateZooBuffers(file: "bad.safetensors") }
+        }
+    }
+
     @Test("merging a model with task-specific MTLoRA branches is refused")
     func mtloraNotMergeable() throws {
         let peft = PeftModel(AdapterMLP(inFeatures: 8, hidden: 12, outFeatures: 8, seed: 1))

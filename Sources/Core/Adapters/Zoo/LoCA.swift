@@ -48,6 +48,14 @@ public final class LoCA: ZooAdapter {
     override public func trainableEntries() -> [(String, Tensor)] { [("loca_coefficients", coefficients)] }
     override public func bufferEntries() -> [(String, Tensor)] { [("loca_locations", locations)] }
 
+    override public func validateLoaded(layer: Linear, file: String) throws {
+        let rows = stride(from: 0, to: locations.count, by: 2).map { locations.storage[$0] }
+        let cols = stride(from: 1, to: locations.count, by: 2).map { locations.storage[$0] }
+        guard ZooAdapter.allIndices(rows, below: outFeatures), ZooAdapter.allIndices(cols, below: inFeatures) else {
+            throw AdapterError.badFile(file: file, detail: "loca_locations must be whole (row, column) pairs inside [\(outFeatures), \(inFeatures)]; the adapter was saved for another model or is corrupt")
+        }
+    }
+
     /// `(u_k, v_k)` pairs, checked against the layer.
     func pairs() -> [(Int, Int)] {
         (0..<coefficients.count).map { k in

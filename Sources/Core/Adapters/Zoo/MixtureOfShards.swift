@@ -69,6 +69,12 @@ public final class MixtureOfShards: ZooAdapter {
     }
     override public func bufferEntries() -> [(String, Tensor)] { [("mos_index_A", indexA), ("mos_index_B", indexB)] }
 
+    override public func validateLoaded(layer: Linear, file: String) throws {
+        guard ZooAdapter.allIndices(indexA.storage, below: poolA.shape[0]), ZooAdapter.allIndices(indexB.storage, below: poolB.shape[0]) else {
+            throw AdapterError.badFile(file: file, detail: "mos_index_A / mos_index_B must be whole shard numbers below the pool size \(poolA.shape[0]); the file is corrupt")
+        }
+    }
+
     func indices(_ t: Tensor, poolSize: Int) -> [Int] {
         t.storage.map { v in
             let i = Int(v)

@@ -38,6 +38,12 @@ public final class PaCA: ZooAdapter {
     override public func trainableEntries() -> [(String, Tensor)] { [("paca_w", weight)] }
     override public func bufferEntries() -> [(String, Tensor)] { [("paca_indices", indices)] }
 
+    override public func validateLoaded(layer: Linear, file: String) throws {
+        guard ZooAdapter.allIndices(indices.storage, below: layer.inFeatures), Set(indices.storage).count == indices.count else {
+            throw AdapterError.badFile(file: file, detail: "paca_indices must be \(indices.count) distinct column numbers below \(layer.inFeatures); the adapter was saved for another model or is corrupt")
+        }
+    }
+
     /// The column numbers, checked against the layer (a corrupt file must not index out of range).
     func columns(_ layer: Linear) -> [Int] {
         indices.storage.map { v in

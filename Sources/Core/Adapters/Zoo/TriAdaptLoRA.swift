@@ -55,6 +55,13 @@ public final class TriAdaptLoRA: ZooAdapter {
         set { activeRankBuffer.storage[0] = Float(Swift.max(1, Swift.min(budget, newValue))) }
     }
 
+    override public func validateLoaded(layer: Linear, file: String) throws {
+        let k = activeRankBuffer.storage[0]
+        guard k >= 1, k <= Float(budget), k == k.rounded() else {
+            throw AdapterError.badFile(file: file, detail: "triadapt_rank \(k) must be a whole number in 1…\(budget); the file is corrupt")
+        }
+    }
+
     override public func trainableEntries() -> [(String, Tensor)] { [("triadapt_P", p), ("triadapt_lambda", lambda), ("triadapt_Q", q)] }
     override public func bufferEntries() -> [(String, Tensor)] { [("triadapt_rank", activeRankBuffer)] }
 

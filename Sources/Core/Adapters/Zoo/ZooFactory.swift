@@ -85,3 +85,13 @@ extension AdapterConfig {
         return c
     }
 }
+
+extension PeftModel {
+    /// Runs every zoo adapter's `validateLoaded` for adapter `name` (after `load`): corrupt
+    /// indices or locations become a one-line error naming `file`.
+    public func validateZooBuffers(_ name: String = "default", file: String) throws {
+        for a in records[name]?.attachments ?? [] {
+            try (a.adapter as? ZooAdapter)?.validateLoaded(layer: a.layer, file: file)
+        }
+    }
+}
