@@ -35,7 +35,7 @@ public struct GenDOptions: Sendable, Codable, Equatable {
     public var learningRate = 3e-4
     public var minLearningRate = 1e-6
     public var weightDecay = 0.0
-    /// Steps per cosine cycle (nil: a third of the run, as 10 of GenD's 30 epochs).
+    /// Steps per cosine cycle (nil: a third of the run rounded up, as 10 of GenD's 30 epochs).
     public var restartCycle: Int?
     public var imageSize = 112
     public var loss = GenDLoss()
@@ -47,7 +47,7 @@ public struct GenDOptions: Sendable, Codable, Equatable {
 
     public init(method: GenDMethod = .gend) { self.method = method }
 
-    public var resolvedCycle: Int { max(1, restartCycle ?? max(1, iterations / 3)) }
+    public var resolvedCycle: Int { max(1, restartCycle ?? (iterations + 2) / 3) }
 
     public func validate() throws {
         guard iterations >= 1 else { throw DatasetError("--iterations must be at least 1") }

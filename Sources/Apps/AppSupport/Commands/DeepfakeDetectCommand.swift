@@ -19,6 +19,7 @@ public enum DeepfakeDetectCommand: Command {
           deepfake-detect score --adapter DETECTOR [--model PATH] IMAGE...
           deepfake-detect demo [--data DIR (built from ORL if missing)] [--methods gend,ln,lora,probe,full] [--train-families swap,sbi]
                                [--iterations 60] [--batch 16] [--image-size 112] [--per-identity 4] [--group-by REGEX] [--out runs/deepfake-demo]
+          deepfake-detect bench [--batch 8] [--image-size 112] [--steps 3] [--method gend] [--model PATH] [--json]
         Data: DIR/real/ and DIR/fake/ (images directly in fake/, or one subfolder per manipulation family).
         build-data writes DIR/train/{real,fake/<family>} and DIR/test/... with identities split before manipulating.
         Methods: gend = LayerNorm γ,β + head on the L2-normalised feature + CE + 0.5·uniformity + 0.1·alignment;
@@ -35,7 +36,8 @@ public enum DeepfakeDetectCommand: Command {
         case "eval": return try evaluate(rest)
         case "score": return try score(rest)
         case "demo": return try demo(rest)
-        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score or demo")
+        case "bench": return try bench(rest)
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score, demo or bench")
         }
     }
 
@@ -176,7 +178,7 @@ public enum DeepfakeDetectCommand: Command {
 
     static func demo(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["data", "methods", "train-families", "iterations", "batch", "image-size", "per-identity",
-                                              "group-by", "out", "model", "seed", "lr"], flags: [])
+                                              "group-by", "out", "model", "seed", "lr", "ela"], flags: [])
         let out = URL(fileURLWithPath: a.string("out", default: "runs/deepfake-demo"))
         let perIdentity = try a.int("per-identity", default: 4)
         let dataDir = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
@@ -211,6 +213,53 @@ public enum DeepfakeDetectCommand: Command {
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try e.encode(result), to: out.appendingPathComponent("result.json"))
         try printJSON(result)
+        try elaSanityCheck(folder: URL(fileURLWithPath: a.string("ela", default: "/usr/share/doc/opencv-doc/examples/data")),
+                           detectors: out.appendingPathComponent("detectors"), methods: methods, model: model)
+        return 0
+    }
+
+    /// The only real tampered-image pair available (Debian `opencv-doc`: a phone photo before and
+    /// after GIMP editing), scored by each trained detector. Not a face and far from the training
+    /// data: a sanity check of the pipeline on real JPEGs, not an accuracy claim.
+    static func elaSanityCheck(folder: URL, detectors: URL, methods: [GenDMethod], model: String?) throws {
+        let original = folder.appendingPathComponent("ela_original.jpg"), modified = folder.appendingPathComponent("ela_modified.jpg")
+        guard FileManager.default.fileExists(atPath: original.path), FileManager.default.fileExists(atPath: modified.path) else {
+            log("ELA sanity check skipped: \(folder.path)/ela_{original,modified}.jpg not found (Debian package opencv-doc, or --ela DIR)")
+            return
+        }
+        let images = [try ImageDecoder.decode(contentsOf: original), try ImageDecoder.decode(contentsOf: modified)]
+        for m in methods {
+            let (detector, _) = try GenDModel.load(from: detectors.appendingPathComponent(m.rawValue), model: model)
+            let p = try GenDTrainer.scores(detector, images: images)
+            log(String(format: "ELA pair (%@): P(fake) original %.3f, modified %.3f", m.rawValue, p[0], p[1]))
+        }
+    }
+}
+
+extension DeepfakeDetectCommand {
+    /// Speed of GenD training and inference on the real DINOv2-small (random ViT-S/14 weights
+    /// when it is not installed: same arithmetic). `--json` prints one `RESULT {…}` line for
+    /// `scripts/gend-peer-bench.sh`.
+    static func bench(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["batch", "image-size", "steps", "method", "model"], flags: ["json"])
+        let name = a.string("method", default: "gend")
+        guard let method = GenDMethod(rawValue: name) else {
+            throw ArgumentError.badValue("method", name, expected: "one of " + GenDMethod.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let backbone: VisionBackbone
+        if let m = a.string("model") { backbone = try VisionBackbone.load(model: m) } else {
+            if let real = try? VisionBackbone.load(model: nil) { backbone = real } else { backbone = try VisionAdaptBench.randomViTS14() }
+        }
+        log("GenD bench (\(method.rawValue)) on \(backbone.source)")
+        let r = try GenDBench.run(backbone: backbone, method: method, batch: try a.int("batch", default: 8),
+                                  imageSize: try a.int("image-size", default: 112), steps: try a.int("steps", default: 3), log: log)
+        if a.has("json") {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print("RESULT " + String(decoding: try e.encode(r), as: UTF8.self))
+        } else {
+            try printJSON(r)
+        }
         return 0
     }
 }
