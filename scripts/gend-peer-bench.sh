@@ -5,7 +5,7 @@
 #
 #   scripts/gend-peer-bench.sh                                   # PEFTKit only
 #   PEER_PYTHON=/work/peer-venv/bin/python scripts/gend-peer-bench.sh
-#   BATCH=8 STEPS=3 SIZE=112 ...                                 # defaults shown
+#   BATCH=8 STEPS=3 SIZE=112 ...                                 # defaults shown; SKIP_BUILD=1 uses the built binary
 #
 # The PyTorch side loads the same weights (models/dinov2-small-imported, Hugging Face layout,
 # written by PEFTKit's ONNX import) into transformers' Dinov2Model, freezes everything but
@@ -21,7 +21,7 @@ OUT=${OUT:-bench-results/gend-peer-bench.jsonl}
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
-swift build -c release --product deepfake-detect >&2
+[ -n "$SKIP_BUILD" ] || swift build -c release --product deepfake-detect >&2
 echo "PEFTKit: deepfake-detect bench --batch $BATCH --image-size $SIZE --steps $STEPS" >&2
 PEFTKIT_MODELS="$MODELS" .build/release/deepfake-detect bench --batch "$BATCH" --image-size "$SIZE" --steps "$STEPS" --json \
   | sed -n 's/^RESULT /{"side": "peftkit", "r": /p' | sed 's/$/}/' >> "$OUT"
