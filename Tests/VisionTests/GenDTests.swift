@@ -155,4 +155,21 @@ struct GenDTests {
         }
         #expect(throws: DatasetError.self) { try GenDModel.load(from: try TestPaths.temporaryDirectory()) }
     }
+
+    @Test("GenD's head sees unit vectors, the LN-only ablation raw features; the bench runs and counts the same trainables")
+    func embeddingsAndBench() throws {
+        var rng = SplitMix64(seed: 8)
+        let pixels = Tensor.normal([2, 3, 32, 32], using: &rng)
+        for (method, unit) in [(GenDMethod.gend, true), (.ln, false)] {
+            let model = try GenDModel.create(backbone: try VisionBackbone.load(model: Self.tinyDinov2), options: Self.options(method))
+            let z = try withoutGrad { try model.embedding(pixels) }
+            let norms = (0..<2).map { i in z.storage[(i * 32)..<((i + 1) * 32)].reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            #expect(norms.allSatisfy { abs($0 - 1) < 1e-5 } == unit, "\(method): norms \(norms)")
+        }
+        #expect(GenDOptions().resolvedCycle == 40)                  // 120 iterations → 3 cycles of 40
+        var o = GenDOptions(); o.iterations = 40
+        #expect(o.resolvedCycle == 14)                               // rounded up: the run never ends on a restart
+        let r = try GenDBench.run(backbone: try VisionBackbone.load(model: Self.tinyDinov2), batch: 4, imageSize: 32, steps: 1)
+        #expect(r.trainable == 5 * 64 + 66 && r.trainImagesPerSecond > 0 && r.inferImagesPerSecond > 0)
+    }
 }
