@@ -68,18 +68,17 @@ public enum DeepfakeEvaluation {
         var sums: [String: (sum: Double, n: Int, fake: Bool, family: String)] = [:]
         var ungrouped = 0
         for (s, score) in zip(samples, scores) {
-            var key = groupKey(s, pattern: pattern)
-            if key == nil {
+            let k: String
+            if let key = groupKey(s, pattern: pattern) { k = key } else {
                 ungrouped += 1
-                key = "file/\(s.isFake ? "fake" : "real")/\(s.family)/\(s.url.path)"
+                k = "file/\(s.isFake ? "fake" : "real")/\(s.family)/\(s.url.path)"
             }
-            let k = key!
             if let e = sums[k] { sums[k] = (e.sum + score, e.n + 1, e.fake, e.family) } else {
                 sums[k] = (score, 1, s.isFake, s.family)
                 order.append(k)
             }
         }
-        let units = order.map { sums[$0]! }
+        let units = order.compactMap { sums[$0] }
         return (units.map(\.fake), units.map { $0.sum / Double($0.n) }, units.map(\.family), ungrouped)
     }
 

@@ -65,18 +65,19 @@ public enum GenDExperiment {
     /// The table: one row per method, AUROC per test family (unseen ones marked *), macros.
     public static func table(_ r: Result) -> String {
         let families = (r.rows.first.map { Array($0.report.perFamily.keys) } ?? []).sorted()
-        var s = "method  trainable (%)         " + families.map { ($0 + (r.unseenFamilies.contains($0) ? "*" : "")).padding(toLength: 11, withPad: " ", startingAt: 0) }.joined()
+        var s = "method  trainable (%)          " + families.map { ($0 + (r.unseenFamilies.contains($0) ? "*" : "")).padding(toLength: 13, withPad: " ", startingAt: 0) }.joined()
         s += "unseen-macro  seen-macro  all-fakes AP  EER\n"
         for row in r.rows {
             var line = row.method.padding(toLength: 8, withPad: " ", startingAt: 0)
-            line += String(format: "%9d (%7.4f%%)  ", row.trainable, row.trainablePercent)
-            for f in families { line += fmt(row.report.perFamily[f]?.auroc).padding(toLength: 11, withPad: " ", startingAt: 0) }
+            line += String(format: "%9d (%8.4f%%)  ", row.trainable, row.trainablePercent)
+            for f in families { line += fmt(row.report.perFamily[f]?.auroc).padding(toLength: 13, withPad: " ", startingAt: 0) }
             line += fmt(row.unseenMacroAUROC).padding(toLength: 14, withPad: " ", startingAt: 0)
             line += fmt(row.seenMacroAUROC).padding(toLength: 12, withPad: " ", startingAt: 0)
             line += String(format: "%.3f         %@", row.report.allFakes.averagePrecision, fmt(row.report.allFakes.equalErrorRate))
             s += line + "\n"
         }
         s += "AUROC per test family (fake family vs the same held-out reals); * = family not seen in training.\n"
+        s += "all-fakes AP counts every fake family against the reals, so its chance level is the fake share, not 0.5.\n"
         return s
     }
 }

@@ -199,6 +199,9 @@ public enum DeepfakeDetectCommand: Command {
         o.learningRate = try double(a, "lr", default: o.learningRate)
         o.seed = UInt64(try a.int("seed", default: Int(o.seed)))
         try o.validate()
+        log(String(format: "schedule: %d iterations × batch %d (half real, half fake) at %d px, AdamW lr %.0e, cosine warm restarts every %d steps "
+                   + "(a short CPU schedule; GenD trains 30 epochs × batch 512 at 224 px with lr 3e-4)", o.iterations, o.batchSize, o.imageSize,
+                   o.learningRate, o.resolvedCycle))
         let train = try DeepfakeData(root: dataDir.appendingPathComponent("train"))
         let test = try DeepfakeData(root: dataDir.appendingPathComponent("test"))
         let model = a.string("model")
