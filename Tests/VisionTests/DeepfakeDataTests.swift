@@ -77,6 +77,15 @@ struct DeepfakeDataTests {
         for i in shifted.pixels.indices { shifted.pixels[i] += 20 }
         let (b, _) = try PoissonBlending.blend(source: shifted, target: target, mask: mask, tolerance: 1e-10)
         #expect(b.pixels == target.pixels)
+        // Mixed guidance keeps the stronger gradient per edge: against a flat source that is the
+        // target's own gradient everywhere, so the target comes back unchanged (not the plane fill
+        // of pure source guidance, which would also equal it here — so use a non-harmonic target).
+        var bumpy = target
+        for y in 0..<h { for x in 0..<w { bumpy[y, x, 0] = UInt8((x * x + 3 * y) % 97 + 50) } }
+        let (c, _) = try PoissonBlending.blend(source: flat, target: bumpy, mask: mask, guidance: .mixed, tolerance: 1e-10)
+        #expect(c.pixels == bumpy.pixels)
+        let (d, _) = try PoissonBlending.blend(source: flat, target: bumpy, mask: mask, guidance: .source, tolerance: 1e-10)
+        #expect(d.pixels != bumpy.pixels)   // pure source guidance smooths the non-harmonic target away
         // Mismatched sizes are a clear error.
         #expect(throws: DatasetError.self) { try PoissonBlending.blend(source: Image(width: 3, height: 3, channels: 1), target: target, mask: mask) }
     }
