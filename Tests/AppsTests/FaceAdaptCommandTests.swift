@@ -26,8 +26,9 @@ import Vision
 
     @Test func trainEvalVerify() throws {
         let root = try Self.folder([("s1", [1, 2]), ("s2", [1, 2]), ("s3", [1, 2])])
-        defer { try? FileManager.default.removeItem(at: root) }
-        let out = root.appendingPathComponent("adapter").path
+        let work = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: work) }
+        let out = work.appendingPathComponent("adapter").path
         // s1, s2 train; s3 is the unseen test identity (gallery 1.pgm, probe 2.pgm).
         #expect(try FaceAdaptCommand.run(["train", "--data", root.path, "--out", out, "--model", Self.sface, "--method", "petal",
                                           "--train-identities", "2", "--epochs", "1", "--batch", "4", "--rank", "2",
@@ -37,7 +38,7 @@ import Vision
         for file in ["adapter_config.json", "adapter_model.safetensors", "face_adapt.json", "metrics.json"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file)")
         }
-        let report = root.appendingPathComponent("table.json").path
+        let report = work.appendingPathComponent("table.json").path
         #expect(try FaceAdaptCommand.run(["eval", "--data", root.path, "--adapters", out, "--probe-sizes", "16", "--out", report]) == 0)
         let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [[String: Any]]
         // The frozen baseline comes first, then the adapter; one probe (s3/2) per row.

@@ -121,8 +121,8 @@ enum FaceAdaptBench {
                 let params = adapter.trainableParameters + [("classifier", classifier)]
                 let opt = AdamW(learningRate: 5e-4, weightDecay: 0.1)
                 let targets = Array(0..<batch)
-                t0 = Date()
-                for _ in 0..<steps {
+                for step in 0...steps {
+                    if step == 1 { t0 = Date() }   // step 0 is the warm-up
                     adapter.setTraining(true)
                     let l = MarginLoss.cosFace().loss(embeddings: adapter.forward(x, qualities: q), classWeights: classifier, targets: targets)
                     for (_, p) in params { p.zeroGrad() }
