@@ -45,6 +45,7 @@ let appNames = [
     "audio-adapt",
     "vision-adapt",
     "deepfake-detect",
+    "face-adapt",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
