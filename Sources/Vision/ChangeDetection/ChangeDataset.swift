@@ -135,3 +135,44 @@ public enum ChangeDataset {
         return LoadedChangePair(name: pair.name, before: a, after: b, mask: mask)
     }
 }
+
+/// Pairs read on demand, kept in memory while the total stays under `cacheBytes` (so a small
+/// set decodes once, and a LEVIR-sized one streams from disk instead of filling memory).
+public final class ChangePairSource {
+    public let pairs: [ChangePair]
+    public let reading: RasterReading
+    public let resize: Bool
+    public let cacheBytes: Int
+    private var cache: [Int: PairPlanes] = [:]
+    private var cached = 0
+
+    public init(_ pairs: [ChangePair], reading: RasterReading = RasterReading(), resize: Bool = false, cacheBytes: Int = 1 << 30) {
+        self.pairs = pairs
+        self.reading = reading
+        self.resize = resize
+        self.cacheBytes = cacheBytes
+    }
+
+    /// In-memory pairs (tests, generated data).
+    public convenience init(planes: [PairPlanes]) {
+        self.init([], cacheBytes: Int.max)
+        for (i, p) in planes.enumerated() { cache[i] = p }
+        memoryCount = planes.count
+    }
+
+    private var memoryCount = 0
+    public var count: Int { pairs.isEmpty ? memoryCount : pairs.count }
+    public var isEmpty: Bool { count == 0 }
+
+    public func planes(_ i: Int) throws -> PairPlanes {
+        if let p = cache[i] { return p }
+        let p = PairPlanes(try ChangeDataset.load(pairs[i], reading: reading, resize: resize))
+        guard p.mask.count == p.width * p.height else { throw DatasetError("\(pairs[i].name): mask size mismatch") }
+        let bytes = p.width * p.height * 25
+        if cached + bytes <= cacheBytes {
+            cache[i] = p
+            cached += bytes
+        }
+        return p
+    }
+}

@@ -62,10 +62,11 @@ public enum ChangeInference {
 
     /// One confusion matrix over every pixel of every pair (threshold 0.5 on the change
     /// probability, i.e. argmax of the averaged logits).
-    public static func evaluate(network: ChangeDetectionNetwork, pairs: [PairPlanes], window: Int, stride: Int,
+    public static func evaluate(network: ChangeDetectionNetwork, pairs: ChangePairSource, window: Int, stride: Int,
                                 normalization: Normalization, progress: ((Int) -> Void)? = nil) throws -> BinaryConfusionMatrix {
         var cm = BinaryConfusionMatrix()
-        for (i, pair) in pairs.enumerated() {
+        for i in 0..<pairs.count {
+            let pair = try pairs.planes(i)
             let p = try probability(network: network, pair: pair, window: window, stride: stride, normalization: normalization)
             cm.add(predicted: p.map { $0 > 0.5 ? 1 : 0 }, truth: pair.mask)
             progress?(i + 1)

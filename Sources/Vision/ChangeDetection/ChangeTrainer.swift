@@ -58,7 +58,7 @@ public struct ChangeTrainReport: Codable, Sendable {
 /// PeftCD's loss, AdamW with warmup + cubic decay and gradient clipping, validation by sliding
 /// window, and the parameters of the best validation IoU restored at the end.
 public enum ChangeTrainer {
-    public static func train(network: ChangeDetectionNetwork, train pairs: [PairPlanes], validation: [PairPlanes],
+    public static func train(network: ChangeDetectionNetwork, train pairs: ChangePairSource, validation: ChangePairSource,
                              options o: ChangeTrainOptions, normalization: Normalization,
                              log: (String) -> Void = { _ in }) throws -> ChangeTrainReport {
         guard !pairs.isEmpty else { throw DatasetError("no training pairs") }
@@ -77,7 +77,7 @@ public enum ChangeTrainer {
             opt.learningRate = o.learningRate(at: step)
             var items: [PairPlanes] = []
             for _ in 0..<o.batchSize {
-                let p = pairs[Int(rng.next() % UInt64(pairs.count))]
+                let p = try pairs.planes(Int(rng.next() % UInt64(pairs.count)))
                 let left = p.width > o.size ? Int(rng.next() % UInt64(p.width - o.size + 1)) : 0
                 let top = p.height > o.size ? Int(rng.next() % UInt64(p.height - o.size + 1)) : 0
                 items.append(o.augmentation.apply(p.cropped(left: left, top: top, size: o.size), using: &rng))
