@@ -30,6 +30,7 @@ public enum SyntheticChanges {
     @discardableResult
     public static func generate(scene: Image, options o: SyntheticChangeOptions, out: URL) throws -> [String: Int] {
         let rgb = scene.rgb()
+        guard o.tile >= 8, o.maxPatches >= 0 else { throw DatasetError("--tile must be at least 8 pixels") }
         guard rgb.width >= 2 * o.tile, rgb.height >= 2 * o.tile else {
             throw DatasetError("the scene is \(rgb.width)×\(rgb.height); synthetic changes need at least 2×2 tiles of \(o.tile) pixels")
         }
@@ -80,9 +81,11 @@ public enum SyntheticChanges {
         }
         var mask = [UInt8](repeating: 0, count: t * t)
         let patches = rng.nextUnitFloat() < Float(o.unchangedFraction) ? 0 : 1 + Int(rng.next() % UInt64(max(1, o.maxPatches)))
+        // Patches stay below half a tile, so small tiles still get whole patches.
+        let maxSide = max(2, min(o.maxPatch, t / 2)), minSide = max(1, min(o.minPatch, maxSide))
         for _ in 0..<patches {
-            let pw = o.minPatch + Int(rng.next() % UInt64(o.maxPatch - o.minPatch + 1))
-            let ph = o.minPatch + Int(rng.next() % UInt64(o.maxPatch - o.minPatch + 1))
+            let pw = minSide + Int(rng.next() % UInt64(maxSide - minSide + 1))
+            let ph = minSide + Int(rng.next() % UInt64(maxSide - minSide + 1))
             let px = Int(rng.next() % UInt64(t - pw)), py = Int(rng.next() % UInt64(t - ph))
             // A source far from this tile whose mean colour differs visibly from what it covers.
             var best: (Int, Int, Float) = (0, 0, -1)
