@@ -16,6 +16,7 @@ public enum ChangeDetectCommand: Command {
           change-detect eval --adapter ADAPTER --data DIR [--split test] [--stride S] [--model PATH] [--resize]
           change-detect predict --adapter ADAPTER --before IMG --after IMG --out MASK.png|MASK.tif [--overlay PNG] [--stride S] [--resize]
           change-detect make-data --scene IMG|SENTINEL2_DIR --out DIR [--tile 256] [--seed 13]
+          change-detect bench [--size 224] [--batch 2] [--steps 3] [--peft lora] [--peer-python PY] [--json]
           change-detect demo [--out runs/change-demo] [--steps 40] [--size 112] [--stride 112] [--modes lora,frozen,adapter] [--scene …]
         Data: DIR/{train,val,test}/{A,B,label}/<name>.png (LEVIR-CD layout; labels 0/255). Images: PNG, JPEG, PGM/PPM,
         TIFF/GeoTIFF (8/16/32-bit, any band count; --bands picks 1 or 3 bands, counted from 1, stretched 2–98 %).
@@ -32,7 +33,8 @@ public enum ChangeDetectCommand: Command {
         case "predict": return try predict(rest)
         case "make-data": return try makeData(rest)
         case "demo": return try demo(rest)
-        default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, predict, make-data or demo")
+        case "bench": return try bench(rest)
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, predict, make-data, demo or bench")
         }
     }
 
@@ -168,9 +170,8 @@ public enum ChangeDetectCommand: Command {
             : ChangePairSource(planes: [])
         log("loading the encoder (\(model ?? "default DINOv2-small"))")
         let network = try ChangeDetectionNetwork(backbone: try backbone(model), options: options)
-        if let r = network.injection {
-            log("\(options.peft.rawValue): \(r.trainable) trainable of \(r.total) parameters (\(String(format: "%.2f", r.trainablePercent))%), exchange \(options.exchange)")
-        }
+        let counts = network.parameterCounts()
+        log("\(options.peft.rawValue): \(counts.trainable) trainable of \(counts.total) values (\(String(format: "%.2f", 100 * Double(counts.trainable) / Double(max(1, counts.total))))%), exchange \(options.exchange)")
         log("training on \(trainSet.count) pairs, validating on \(valSet.count), window \(t.size), \(t.steps) steps × batch \(t.batchSize)")
         let normalization = Normalization.imagenet
         let report = try ChangeTrainer.train(network: network, train: trainSet, validation: valSet, options: t, normalization: normalization, log: log)
