@@ -46,6 +46,7 @@ let appNames = [
     "vision-adapt",
     "deepfake-detect",
     "face-adapt",
+    "change-detect",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")
