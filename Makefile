@@ -12,7 +12,7 @@ export OPENBLAS_CORETYPE := $(CORETYPE)
 endif
 export PEFTKIT_MODELS ?= $(CURDIR)/models
 
-.PHONY: deps models build demo demo-dapt demo-core demo-deepfake test bench clean
+.PHONY: deps models build demo demo-faces demo-change demo-dapt demo-core demo-deepfake test bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -30,7 +30,14 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) kg-query demo
 	$(SWIFT) run $(RELEASE) audio-adapt demo
 	$(SWIFT) run $(RELEASE) vision-adapt demo
+
+# PETALface on ORL (frozen SFace vs PETALface, open-set split; a short CPU schedule).
+demo-faces: deps models build
 	$(SWIFT) run $(RELEASE) face-adapt demo
+
+# PeftCD change detection on synthetic change pairs (LoRA / adapter / frozen; a 40-step schedule that
+# shows the pipeline, not converged quality).
+demo-change: deps models build
 	$(SWIFT) run $(RELEASE) change-detect demo
 
 # OpenMed's full recipe: LoRA domain-adaptive pre-training on unlabelled WordNet glosses (disjoint from
