@@ -68,12 +68,18 @@ public enum AVSRTrainer {
         return out
     }
 
-    /// Stacks `[S, d]` tensors of equal shape into `[B, S, d]`.
-    static func stack(_ xs: [Tensor]) throws -> Tensor {
-        guard let first = xs.first, xs.allSatisfy({ $0.shape == first.shape }) else {
-            throw WhisperDecodeError("cannot batch features of different shapes \(Set(xs.map(\.shape)))")
+    /// Stacks `[S_i, d]` tensors into `[B, max S, d]`, zero-padding the shorter ones at the end;
+    /// returns the valid lengths (for the memory mask).
+    static func stack(_ xs: [Tensor]) throws -> (Tensor, [Int]) {
+        guard let first = xs.first, xs.allSatisfy({ $0.rank == 2 && $0.shape[1] == first.shape[1] }) else {
+            throw WhisperDecodeError("cannot batch features of different widths \(Set(xs.map(\.shape)))")
         }
-        return Tensor(Array(xs.map(\.storage).joined()), shape: [xs.count] + first.shape)
+        let width = first.shape[1], longest = xs.map { $0.shape[0] }.max()!
+        var data = [Float](repeating: 0, count: xs.count * longest * width)
+        for (b, x) in xs.enumerated() {
+            data.replaceSubrange((b * longest * width)..<(b * longest * width + x.count), with: x.storage)
+        }
+        return (Tensor(data, shape: [xs.count, longest, width]), xs.map { $0.shape[0] })
     }
 
     /// Trains `model` on `examples`; `prompt` is the decoder prompt (start of transcript, no
@@ -119,8 +125,8 @@ public enum AVSRTrainer {
                     let videoRate = model.video?.sampleRate(using: &rng) ?? 1
                     let audio = use.audio ? try stack(batch.map { $0.audioStates! }) : nil
                     let video = use.video ? try stack(batch.map { $0.videoFeatures! }) : nil
-                    let (memory, mask) = try model.memory(task: task, audioStates: audio, audioRate: audioRate,
-                                                          videoFeatures: video, videoRate: videoRate)
+                    let (memory, mask) = try model.memory(task: task, audioStates: audio?.0, audioLengths: audio?.1, audioRate: audioRate,
+                                                          videoFeatures: video?.0, videoLengths: video?.1, videoRate: videoRate)
                     let sequences = batch.map { prompt + $0.targets + [endOfText] }
                     taskLosses[task] = try model.loss(task: task, memory: memory, mask: mask, sequences: sequences, promptLength: prompt.count)
                 }
@@ -147,11 +153,14 @@ public enum AVSRTrainer {
         let use = OmniAVSR.uses(task)
         var out: [[Int]] = []
         var start = 0
+        // Decoding reads the whole memory (no padding mask), so utterances with video, whose
+        // lengths differ, are decoded one at a time; audio states all have Whisper's 30 s length.
+        let step = use.video ? 1 : batch
         while start < examples.count {
-            let group = Array(examples[start..<min(start + batch, examples.count)])
+            let group = Array(examples[start..<min(start + step, examples.count)])
             let memory: Tensor = try withoutGrad {
-                let audio = use.audio ? try stack(group.map { $0.audioStates! }) : nil
-                let video = use.video ? try stack(group.map { $0.videoFeatures! }) : nil
+                let audio = use.audio ? try stack(group.map { $0.audioStates! }).0 : nil
+                let video = use.video ? try stack(group.map { $0.videoFeatures! }).0 : nil
                 return try model.memory(task: task, audioStates: audio, audioRate: audioRate, videoFeatures: video, videoRate: videoRate).memory
             }
             out += try model.whisper.decode(memory: memory, options: options).map(\.tokens)

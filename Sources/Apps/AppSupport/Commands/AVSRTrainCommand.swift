@@ -73,7 +73,7 @@ enum AVSRTrainCommand {
                                             "reduction-factor", "alpha", "train-snr", "train-limit"]
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: trainOptions, flags: [])
+        let a = try Arguments(args, options: trainOptions, flags: ["video"])
         guard let out = a.string("out") else { throw ArgumentError.missingRequired("out") }
         let data = a.string("data", default: defaultDataFolder + "/train.tsv")
         try train(a, data: data, out: URL(fileURLWithPath: out))
@@ -105,15 +105,17 @@ enum AVSRTrainCommand {
             log("training on \(manifest.items.count) of \(n) utterances (--train-limit)")
         }
         let (whisper, tokenizer, folder) = try loadWhisper(a)
-        let file = AVSRAdapterFile(baseModel: folder, videoDim: nil, options: o)
+        // With --video every utterance needs frames; the frozen DINOv2 features are computed once.
+        let video = a.has("video") ? try AVSRVisualCommand.visualFeatures(manifest.items) : nil
+        let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.first?.shape[1], options: o)
         let model = try file.makeModel(whisper: whisper)
         let recs = try recordings(manifest)
         var examples: [AVSRExample] = []
         for snr in trainSNRs {
             log("encoding \(recs.count) training utterances (\(conditionName(snr))) with the frozen Whisper encoder")
             let states = try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: o.seed &+ 1000), log: log)
-            for (s, item) in zip(states, manifest.items) {
-                examples.append(AVSRExample(audioStates: s, targets: tokenizer.encode(" " + item.transcript)))
+            for (i, (s, item)) in zip(states, manifest.items).enumerated() {
+                examples.append(AVSRExample(audioStates: s, videoFeatures: video?[i], targets: tokenizer.encode(" " + item.transcript)))
             }
         }
         try AVSRTrainer.train(model: model, examples: examples, prompt: prompt(whisper), endOfText: whisper.generation.endOfText,
@@ -178,7 +180,12 @@ enum AVSRTrainCommand {
     static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit"]
 
     static func evaluate(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits"])
+        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video"])
+        if a.has("video") {
+            guard let adapter = a.string("adapter") else { throw ArgumentError.missingRequired("adapter (an audio-visual adapter from train --video)") }
+            _ = try AVSRVisualCommand.avTable(a, data: a.string("data", default: AVSRVisualCommand.defaultFolder + "/test.tsv"), adapter: adapter)
+            return 0
+        }
         _ = try werTable(a, data: a.string("data", default: defaultDataFolder + "/test.tsv"), adapter: a.string("adapter"))
         return 0
     }
@@ -189,7 +196,7 @@ enum AVSRTrainCommand {
     /// test prompts (clean and babble at 0 dB), Omni-AVSR (ST LoRA, rates 1/4/16) trained one epoch
     /// on 160 training prompts (clean + 0 dB copies), and its WER table on the same 60 test prompts.
     static func demo(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["out", "epochs", "limit", "train-limit", "model"], flags: [])
+        let a = try Arguments(args, options: ["out", "epochs", "limit", "train-limit", "model"], flags: ["audio-only"])
         let data = URL(fileURLWithPath: defaultDataFolder)
         if !FileManager.default.fileExists(atPath: data.appendingPathComponent("test.tsv").path) {
             try makeData(out: data, seed: 7, valFraction: 0.1, testFraction: 0.2)
@@ -208,6 +215,20 @@ enum AVSRTrainCommand {
         print("== after adaptation")
         _ = try werTable(try Arguments(common + ["--adapter", out.path, "--snr", "clean,0"], options: evalOptions, flags: ["print", "digits"]),
                          data: data.appendingPathComponent("test.tsv").path, adapter: out.path)
+        if a.has("audio-only") { return 0 }
+        print("== audio-visual (SYNTHETIC visual stream): Omni-AVSR with ASR, VSR and AVSR tasks, video rates 1/2/5")
+        let av = URL(fileURLWithPath: AVSRVisualCommand.defaultFolder)
+        if !FileManager.default.fileExists(atPath: av.appendingPathComponent("test.tsv").path) {
+            try AVSRVisualCommand.makeAVData(out: av, trainPrompts: 120, testPrompts: 30, trainVoices: 2, maxWords: 8)
+        }
+        let avOut = out.deletingLastPathComponent().appendingPathComponent(out.lastPathComponent + "-av")
+        var avArgs = ["--epochs", a.string("epochs", default: "1"), "--train-snr", "clean,0"]
+        if let m = a.string("model") { avArgs += ["--model", m] }
+        try train(try Arguments(avArgs + ["--video"], options: trainOptions, flags: ["video"]), data: av.appendingPathComponent("train.tsv").path, out: avOut)
+        var evalArgs = ["--adapter", avOut.path, "--snr", "clean,0"]
+        if let m = a.string("model") { evalArgs += ["--model", m] }
+        _ = try AVSRVisualCommand.avTable(try Arguments(evalArgs, options: evalOptions, flags: ["print", "digits", "video"]),
+                                          data: av.appendingPathComponent("test.tsv").path, adapter: avOut.path)
         return 0
     }
 }

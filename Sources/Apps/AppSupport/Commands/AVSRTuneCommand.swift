@@ -25,7 +25,11 @@ public enum AVSRTuneCommand: Command {
                avsr-tune eval [--data data/speech/test.tsv] [--adapter DIR] [--rates 1,4,16] [--snr clean,0] [--limit N] [--print]
           WER table per babble condition (SNR in dB; babble = 4 other utterances of the set) and rate;
           without --adapter: zero-shot Whisper. Digits are compared as words unless --digits.
-               avsr-tune demo   make-data if needed, zero-shot table, training, table after adaptation
+               avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--test-prompts 30] [--train-voices 2]
+          SYNTHETIC audio-visual set: espeak-ng voices speak short prompts; mouth frames (56 px, 25 fps)
+          are rendered from its phoneme timings (visemes). train/eval take --video for it (DINOv2 features).
+               avsr-tune demo [--audio-only]   make-data if needed, zero-shot table, training, table after
+          adaptation; then the synthetic audio-visual set, Omni-AVSR on ASR/VSR/AVSR and its table
         options:
           --model DIR          CTranslate2 (model.bin) or Hugging Face Whisper folder
           --beam N             1 = greedy (default), N > 1 = beam search of width N
@@ -43,9 +47,10 @@ public enum AVSRTuneCommand: Command {
         case "transcribe": return try transcribe(rest)
         case "eval":
             // The Omni-AVSR table (adapter, babble conditions, rates) or plain Whisper's WER and speed.
-            if rest.contains(where: { ["--adapter", "--snr", "--rates"].contains($0) }) { return try AVSRTrainCommand.evaluate(rest) }
+            if rest.contains(where: { ["--adapter", "--snr", "--rates", "--video"].contains($0) }) { return try AVSRTrainCommand.evaluate(rest) }
             return try evaluate(rest)
         case "make-data": return try AVSRTrainCommand.makeData(rest)
+        case "make-av-data": return try AVSRVisualCommand.makeAVData(rest)
         case "train": return try AVSRTrainCommand.train(rest)
         case "demo": return try AVSRTrainCommand.demo(rest)
         default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, train or demo")
