@@ -30,6 +30,7 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) kg-query demo
 	$(SWIFT) run $(RELEASE) audio-adapt demo
 	$(SWIFT) run $(RELEASE) vision-adapt demo
+	$(SWIFT) run $(RELEASE) avsr-tune demo
 
 # PETALface on ORL (frozen SFace vs PETALface, open-set split; a short CPU schedule).
 demo-faces: deps models build

@@ -18,6 +18,9 @@ let systemLibraries: [Target] = [
     .systemLibrary(
         name: "CSndFile", path: "Sources/Audio/System/CSndFile", pkgConfig: "sndfile",
         providers: [.apt(["libsndfile1-dev"])]),
+    .systemLibrary(
+        name: "CEspeakNG", path: "Sources/Audio/System/CEspeakNG", pkgConfig: "espeak-ng",
+        providers: [.apt(["libespeak-ng-dev"])]),
 ]
 
 // MARK: - Libraries
@@ -25,7 +28,7 @@ let systemLibraries: [Target] = [
 let libraries: [Target] = [
     .target(name: "Core", dependencies: ["COpenBLAS"], path: "Sources/Core", exclude: ["System"]),
     .target(name: "Vision", dependencies: ["Core", "Text", "CPNG", "CJPEG"], path: "Sources/Vision", exclude: ["System"]),
-    .target(name: "Audio", dependencies: ["Core", "CSndFile"], path: "Sources/Audio", exclude: ["System"]),
+    .target(name: "Audio", dependencies: ["Core", "CSndFile", "CEspeakNG"], path: "Sources/Audio", exclude: ["System"]),
     .target(name: "Text", dependencies: ["Core"], path: "Sources/Text"),
     .target(name: "Graph", dependencies: ["Core"], path: "Sources/Graph"),
     .target(
