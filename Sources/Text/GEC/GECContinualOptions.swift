@@ -34,6 +34,10 @@ public struct GECContinualOptions: Sendable, Equatable {
     public var warmupRatio = 0.1
     public var weightDecay = 0.01
     public var maxGradNorm: Float = 1
+    /// Share of `$KEEP`-labelled tokens that count in the loss (the rest are masked afresh in
+    /// every batch, seeded). Most tokens keep, so a tagger trained on little data learns to keep
+    /// everything; masking part of them re-weights the edit tags (tune `keepBias` against it).
+    public var keepLabelShare = 1.0
     /// Size of the tag vocabulary ($KEEP, $DELETE and the most frequent others).
     public var maxTags = 500
     /// At most this many training / test sentences per domain (nil: all).
@@ -73,6 +77,7 @@ public struct GECContinualOptions: Sendable, Equatable {
         if epochs < 1 { throw bad("--epochs must be at least 1 (got \(epochs))") }
         if batchSize < 1 || batchSize > 1024 { throw bad("--batch must be in 1…1024 (got \(batchSize))") }
         if let lr = learningRate, !(lr > 0 && lr < 1) { throw bad("--lr must be in (0, 1) (got \(lr))") }
+        if !(keepLabelShare > 0 && keepLabelShare <= 1) { throw bad("--keep-share must be in (0, 1] (got \(keepLabelShare))") }
         if maxTags < 2 { throw bad("--max-tags must be at least 2 (got \(maxTags))") }
         if model.rank < 1 { throw bad("--r must be at least 1 (got \(model.rank))") }
         if correction.iterations < 1 { throw bad("--iterations must be at least 1 (got \(correction.iterations))") }

@@ -86,6 +86,17 @@ public final class GECContinualRunner {
         return result
     }
 
+    /// Masks each `$KEEP` label with probability 1 − share (the start slot and edits stay).
+    static func maskKeep(_ items: [GECTrainingItem], share: Double, rng: inout SplitMix64) -> [GECTrainingItem] {
+        items.map { item in
+            var it = item
+            for i in 1..<max(it.labels.count, 1) where it.labels[i] == GECTagVocabulary.keepID {
+                if Double(rng.next() >> 11) / Double(1 << 53) >= share { it.labels[i] = LabelAlignment.ignoreIndex }
+            }
+            return it
+        }
+    }
+
     /// One domain's epochs.
     func trainDomain(_ t: Int, _ name: String, _ items: [GECTrainingItem], tagger: GECTagger, params: [(String, Tensor)], state: inout MethodState) throws {
         let o = options
@@ -102,6 +113,7 @@ public final class GECContinualRunner {
                 tagger.model.train()
                 var batch = order[start..<min(start + o.batchSize, order.count)].map { items[$0] }
                 if o.method == .replay { batch += state.replay.sample(o.replayPerBatch) }
+                if o.keepLabelShare < 1 { batch = Self.maskKeep(batch, share: o.keepLabelShare, rng: &rng) }
                 var loss = try tagger.loss(batch)
                 if o.method == .olora, t > 0, o.oloraLambda > 0,
                    let orth = OrthogonalLoRA.loss(peft: tagger.peft, current: "task\(t)", previous: (0..<t).map { "task\($0)" }) {
