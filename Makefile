@@ -30,7 +30,7 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) kg-query demo
 	$(SWIFT) run $(RELEASE) audio-adapt demo
 	$(SWIFT) run $(RELEASE) vision-adapt demo
-	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --max-test 40 --epochs 3 --lr 5e-3 --keep-share 0.3 --iterations 2 --out runs/gec-demo
+	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --max-test 40 --epochs 10 --out runs/gec-demo
 
 # OpenMed's full recipe: LoRA domain-adaptive pre-training on unlabelled WordNet glosses (disjoint from
 # the NER data), then NER with and without it at the same seed and budget.

@@ -27,9 +27,9 @@ public struct GECContinualOptions: Sendable, Equatable {
     public var method: GECContinualMethod = .seqLoRA
     public var model = GECModelOptions()
     public var correction = GECCorrectionOptions()
-    public var epochs = 2
+    public var epochs = 5
     public var batchSize = 16
-    /// Peak learning rate per domain; nil: 5e-5 for `seq-ft`, 2e-3 otherwise.
+    /// Peak learning rate per domain; nil: 1e-4 for `seq-ft`, 5e-3 otherwise.
     public var learningRate: Double?
     public var warmupRatio = 0.1
     public var weightDecay = 0.01
@@ -37,7 +37,7 @@ public struct GECContinualOptions: Sendable, Equatable {
     /// Share of `$KEEP`-labelled tokens that count in the loss (the rest are masked afresh in
     /// every batch, seeded). Most tokens keep, so a tagger trained on little data learns to keep
     /// everything; masking part of them re-weights the edit tags (tune `keepBias` against it).
-    public var keepLabelShare = 1.0
+    public var keepLabelShare = 0.2
     /// Size of the tag vocabulary ($KEEP, $DELETE and the most frequent others).
     public var maxTags = 500
     /// At most this many training / test sentences per domain (nil: all).
@@ -62,7 +62,7 @@ public struct GECContinualOptions: Sendable, Equatable {
 
     public init() {}
 
-    public var effectiveLearningRate: Double { learningRate ?? (method == .seqFT ? 5e-5 : 2e-3) }
+    public var effectiveLearningRate: Double { learningRate ?? (method == .seqFT ? 1e-4 : 5e-3) }
 
     /// The tagger settings the method implies (full fine-tuning for `seq-ft`, LoRA otherwise
     /// unless DoRA was asked for).
