@@ -50,6 +50,7 @@ let appNames = [
     "deepfake-detect",
     "face-adapt",
     "change-detect",
+    "gec-cl",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")

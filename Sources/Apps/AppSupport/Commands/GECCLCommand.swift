@@ -1,0 +1,315 @@
+import Core
+import Foundation
+import Text
+import Vision
+
+/// `gec-cl`: grammatical error correction by edit tagging on a BERT-family encoder, trained
+/// through a sequence of domains with a continual-learning method; ERRANT-compatible scoring.
+/// The work is done by `Text`'s GEC task and `Core/Continual`; this file parses arguments.
+public enum GECCLCommand: Command {
+    public static let name = "gec-cl"
+    public static let usage = """
+        usage: gec-cl <command> [options]
+
+        commands:
+          run        train through a domain sequence; writes the accuracy matrix a[t][i] (F0.5 on
+                     domain i after domain t), AP/BWT/FWT, heat map and the final adapter
+            --data DIR       train/dev/test.jsonl with a "category" per line, or one folder per
+                             domain with train/dev/test (.jsonl|.tsv|.m2)   (default data/text/gec)
+            --order LIST     domains in training order (default: all, in file order)
+            --method M       \(GECContinualMethod.names) (default seq-lora)
+            --seeds LIST     one run per seed (default 42)      --out DIR (default runs/gec-<method>)
+            --model DIR      BERT-family folder (default: the installed all-MiniLM-L6-v2)
+            --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,value)
+            --epochs N (5) --batch B (16) --lr X (seq-ft 1e-4, others 5e-3) --max-tags N (500)
+            --max-train N --max-test N (per domain)  --max-length N (128)
+            --iterations N (3) --keep-bias X (0) --min-confidence X (0)
+            --keep-share X (0.2: share of $KEEP tokens counted in the loss)
+            --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
+            --memory N (16, GEM/A-GEM examples per domain) --ogd-samples N (20) --ogd-basis N (200)
+            --olora-lambda X (0.5)
+          compare    the same order and seeds for several methods; one table (AP, BWT, FWT,
+                     trainable parameters, time)
+            --methods LIST (default seq-lora,replay,ogd) and every run option
+          correct    correct sentences (one per line, whitespace-tokenised) from stdin or a file
+            --adapter DIR (a run's adapter/ folder) [--input F] [--output F] [--m2 F]
+            [--model DIR] [--iterations N] [--keep-bias X] [--min-confidence X]
+          score      errant_compare on M2 files, or on text files (edits extracted as
+                     errant_parallel -lev -merge all-merge)
+            --hyp F.m2 --ref F.m2 | --source F --hyp F --ref F[,F2…]   [--mode cs|ds|dt]
+          build-data rebuild the embedded benchmark from WordNet 3.0 and codespell's dictionary
+            --misspellings F (codespell_lib/data/dictionary.txt) --wordnet DIR (/usr/share/wordnet)
+            --out DIR (data/text/gec) --per-domain N (300) --clean-share X (0.2) --seed S (2025)
+        """
+
+    public static func run(_ args: [String]) throws -> Int32 {
+        guard let sub = args.first else { print(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "run": return try runCommand(rest, compare: false)
+        case "compare": return try runCommand(rest, compare: true)
+        case "correct": return try correct(rest)
+        case "score": return try score(rest)
+        case "build-data": return try buildData(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "one of run, compare, correct, score, build-data")
+        }
+    }
+
+    static func noPositional(_ p: Arguments, _ sub: String) throws {
+        if let extra = p.positional.first {
+            throw GECError.badOption("unexpected argument '\(extra)' after '\(sub)'; options are written --name value (see gec-cl --help)")
+        }
+    }
+
+    static func double(_ p: Arguments, _ key: String) throws -> Double? {
+        guard let s = p.string(key) else { return nil }
+        guard let v = Double(s), v.isFinite else { throw ArgumentError.badValue(key, s, expected: "a number") }
+        return v
+    }
+
+    // MARK: - run / compare
+
+    static let runOptions: Set<String> = [
+        "data", "order", "method", "methods", "seeds", "out", "model", "adapter-type", "r", "alpha", "target", "epochs", "batch",
+        "lr", "max-tags", "max-train", "max-test", "max-length", "iterations", "keep-bias", "min-confidence", "replay-size",
+        "replay-per-batch", "keep-share", "ewc-lambda", "fisher-samples", "memory", "ogd-samples", "ogd-basis", "olora-lambda", "log-every",
+    ]
+
+    static func method(_ s: String) throws -> GECContinualMethod {
+        guard let m = GECContinualMethod(rawValue: s) else {
+            throw GECError.badOption("unknown method '\(s)'; use one of \(GECContinualMethod.names)")
+        }
+        return m
+    }
+
+    /// Parses the training options shared by `run` and `compare`.
+    static func options(_ p: Arguments) throws -> GECContinualOptions {
+        var o = GECContinualOptions()
+        if let m = p.string("method") { o.method = try method(m) }
+        if let t = p.string("adapter-type") {
+            guard let m = GECMethod(rawValue: t), m == .lora || m == .dora else { throw ArgumentError.badValue("adapter-type", t, expected: "lora or dora") }
+            o.model.method = m
+        }
+        o.model.rank = try p.int("r", default: o.model.rank)
+        o.model.alpha = try p.float("alpha", default: o.model.alpha)
+        o.model.targets = p.list("target", default: o.model.targets)
+        o.model.maxLength = try p.int("max-length", default: o.model.maxLength)
+        o.epochs = try p.int("epochs", default: o.epochs)
+        o.batchSize = try p.int("batch", default: o.batchSize)
+        o.learningRate = try double(p, "lr")
+        o.maxTags = try p.int("max-tags", default: o.maxTags)
+        if p.string("max-train") != nil { o.maxTrain = try p.int("max-train", default: 0) }
+        if p.string("max-test") != nil { o.maxTest = try p.int("max-test", default: 0) }
+        o.correction.iterations = try p.int("iterations", default: o.correction.iterations)
+        o.correction.keepBias = try p.float("keep-bias", default: o.correction.keepBias)
+        o.correction.minConfidence = try p.float("min-confidence", default: o.correction.minConfidence)
+        o.keepLabelShare = try double(p, "keep-share") ?? o.keepLabelShare
+        o.replayCapacity = try p.int("replay-size", default: o.replayCapacity)
+        o.replayPerBatch = try p.int("replay-per-batch", default: o.replayPerBatch)
+        o.ewcLambda = try p.float("ewc-lambda", default: o.ewcLambda)
+        o.fisherSamples = try p.int("fisher-samples", default: o.fisherSamples)
+        o.memoryPerDomain = try p.int("memory", default: o.memoryPerDomain)
+        o.ogdSamplesPerDomain = try p.int("ogd-samples", default: o.ogdSamplesPerDomain)
+        o.ogdMaxBasis = try p.int("ogd-basis", default: o.ogdMaxBasis)
+        o.oloraLambda = try p.float("olora-lambda", default: o.oloraLambda)
+        o.logEvery = try p.int("log-every", default: o.logEvery)
+        try o.validate()
+        return o
+    }
+
+    static func seeds(_ p: Arguments) throws -> [UInt64] {
+        let list = p.list("seeds", default: ["42"])
+        return try list.map { s in
+            guard let v = UInt64(s) else { throw ArgumentError.badValue("seeds", s, expected: "a comma-separated list of non-negative integers") }
+            return v
+        }
+    }
+
+    static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
+        let p = try Arguments(args, options: runOptions, flags: [])
+        try noPositional(p, compare ? "compare" : "run")
+        let base = try options(p)
+        let methods = compare ? try p.list("methods", default: ["seq-lora", "replay", "ogd"]).map(method) : [base.method]
+        let seedList = try seeds(p)
+        // Data first: a bad file or order is reported before the model loads.
+        let data = try GECDomainData.read(folder: p.string("data", default: "data/text/gec"))
+        let domains = try data.ordered(p.string("order").map { _ in p.list("order", default: []) })
+        let model = try p.string("model") ?? DefaultModels.miniLM()
+        let out = URL(fileURLWithPath: p.string("out", default: compare ? "runs/gec-compare" : "runs/gec-\(base.method.rawValue)"))
+        var rows: [(method: String, results: [GECContinualResult])] = []
+        for m in methods {
+            var results: [GECContinualResult] = []
+            for seed in seedList {
+                var o = base
+                o.method = m
+                o.seed = seed
+                o.model.seed = seed
+                var dir = out
+                if compare { dir = dir.appendingPathComponent(m.rawValue) }
+                if seedList.count > 1 { dir = dir.appendingPathComponent("seed-\(seed)") }
+                let runner = GECContinualRunner(options: o, log: printError)
+                let r = try runner.run(modelFolder: model, domains: domains)
+                try r.write(to: dir)
+                try HeatMap.write(r.matrix, to: dir.appendingPathComponent("heatmap.png"))
+                try runner.tagger?.save(to: dir.appendingPathComponent("adapter"))
+                if !compare { print(r.table, terminator: "") }
+                print("wrote \(dir.path)/{results.json, matrix.txt, heatmap.png, adapter/}")
+                results.append(r)
+            }
+            rows.append((m.rawValue, results))
+        }
+        let table = summaryTable(rows)
+        print(table, terminator: "")
+        if compare { try AtomicFile.write(table, to: out.appendingPathComponent("compare.txt"), createDirectories: true) }
+        return 0
+    }
+
+    /// One line per method: mean (and spread over seeds) of AP, BWT, FWT; trainable parameters; time.
+    static func summaryTable(_ rows: [(method: String, results: [GECContinualResult])]) -> String {
+        func stat(_ xs: [Double]) -> String {
+            guard !xs.isEmpty else { return "n/a" }
+            let m = xs.reduce(0, +) / Double(xs.count)
+            guard xs.count > 1 else { return String(format: "%+.4f", m) }
+            let sd = (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+            return String(format: "%+.4f±%.4f", m, sd)
+        }
+        var lines = ["method       AP              BWT             FWT             trainable    train s"]
+        for (m, rs) in rows {
+            let cells = [stat(rs.map(\.averagePerformance)), stat(rs.compactMap(\.backwardTransfer)), stat(rs.compactMap(\.forwardTransfer))]
+            let params = rs.first.map { String($0.trainableParameters) } ?? "-"
+            let secs = String(format: "%.0f", rs.map(\.trainSeconds).reduce(0, +) / Double(max(rs.count, 1)))
+            lines.append(m.padding(toLength: 12, withPad: " ", startingAt: 0) + " " + cells.map { $0.padding(toLength: 15, withPad: " ", startingAt: 0) }.joined(separator: " ")
+                         + " " + params.padding(toLength: 12, withPad: " ", startingAt: 0) + " " + secs)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: - correct
+
+    static func correct(_ args: [String]) throws -> Int32 {
+        let p = try Arguments(args, options: ["adapter", "input", "output", "m2", "model", "iterations", "keep-bias", "min-confidence", "batch"], flags: [])
+        try noPositional(p, "correct")
+        guard let adapter = p.string("adapter") else { throw ArgumentError.missingRequired("adapter") }
+        var c = GECCorrectionOptions()
+        c.iterations = try p.int("iterations", default: c.iterations)
+        c.keepBias = try p.float("keep-bias", default: c.keepBias)
+        c.minConfidence = try p.float("min-confidence", default: c.minConfidence)
+        guard c.iterations >= 1 else { throw GECError.badOption("--iterations must be at least 1") }
+        let text: String
+        if let input = p.string("input") {
+            guard let data = FileManager.default.contents(atPath: input), let s = String(data: data, encoding: .utf8) else {
+                throw GECError.unusable("\(input): cannot read the input as UTF-8 text")
+            }
+            text = s
+        } else {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        let tagger = try GECTagger.load(adapter: adapter, model: p.string("model"))
+        tagger.batchSize = try p.int("batch", default: tagger.batchSize)
+        let tokens = lines.map(GECTokens.split)
+        let fixed = try tagger.correct(tokens, options: c)
+        // Empty lines stay empty (nothing to correct).
+        let outLines = zip(tokens, fixed).map { $0.isEmpty ? "" : $1.joined(separator: " ") }
+        let outText = outLines.map { $0 + "\n" }.joined()
+        if let output = p.string("output") {
+            try AtomicFile.write(outText, to: URL(fileURLWithPath: output), createDirectories: true)
+        } else {
+            print(outText, terminator: "")
+        }
+        if let m2 = p.string("m2") {
+            let blocks = zip(lines, outLines).filter { !GECTokens.split($0.0).isEmpty }.map { M2Sentence(source: $0.0, corrections: [$0.1]) }
+            try M2File.write(blocks, to: m2)
+        }
+        let changed = zip(tokens, fixed).filter { $0 != $1 }.count
+        printError("gec-cl: corrected \(changed) of \(lines.count) sentences")
+        return 0
+    }
+
+    // MARK: - score
+
+    static func score(_ args: [String]) throws -> Int32 {
+        let p = try Arguments(args, options: ["hyp", "ref", "source", "mode", "beta"], flags: [])
+        try noPositional(p, "score")
+        let modeName = p.string("mode", default: "cs")
+        guard let mode = ERRANTMode(rawValue: modeName) else { throw ArgumentError.badValue("mode", modeName, expected: "cs, ds or dt") }
+        let beta = try double(p, "beta") ?? 0.5
+        guard let hyp = p.string("hyp") else { throw ArgumentError.missingRequired("hyp") }
+        guard let ref = p.string("ref") else { throw ArgumentError.missingRequired("ref") }
+        let result: ERRANTScorer.CorpusResult
+        if let source = p.string("source") {
+            let src = try GECDataReader.readParallel(sourcePath: source, targetPath: hyp)
+            let refs = try p.list("ref", default: []).map { try GECDataReader.readParallel(sourcePath: source, targetPath: $0) }
+            result = try GECEvaluation.score(sources: src.map(\.source), hypotheses: src.map { $0.references[0] },
+                                             references: src.indices.map { i in refs.map { $0[i].references[0] } }, mode: mode, beta: beta)
+        } else {
+            result = try ERRANTScorer(mode: mode, beta: beta).score(hypotheses: try M2File.read(path: hyp), references: try M2File.read(path: ref))
+        }
+        let c = result.counts
+        print("TP FP FN Prec Rec F\(beta)")
+        print(String(format: "%d %d %d %.4f %.4f %.4f", c.tp, c.fp, c.fn, c.precision, c.recall, c.f(beta: beta)))
+        return 0
+    }
+
+    // MARK: - build-data
+
+    static func buildData(_ args: [String]) throws -> Int32 {
+        let p = try Arguments(args, options: ["misspellings", "wordnet", "out", "per-domain", "clean-share", "seed"], flags: [])
+        try noPositional(p, "build-data")
+        var b = WordNetGECBuilder()
+        guard let m = p.string("misspellings") else { throw ArgumentError.missingRequired("misspellings") }
+        b.misspellingsPath = m
+        b.wordnetDirectory = p.string("wordnet", default: WordNetReader.defaultDirectory)
+        b.sentencesPerDomain = try p.int("per-domain", default: b.sentencesPerDomain)
+        b.cleanShare = try double(p, "clean-share") ?? b.cleanShare
+        b.seed = try p.uint64("seed", default: b.seed)
+        guard b.sentencesPerDomain >= 10 else { throw GECError.badOption("--per-domain must be at least 10") }
+        guard (0...1).contains(b.cleanShare) else { throw GECError.badOption("--clean-share must be in [0, 1]") }
+        let out = p.string("out", default: "data/text/gec")
+        let corpus = try b.build()
+        for (name, xs) in [("train", corpus.train), ("dev", corpus.dev), ("test", corpus.test)] {
+            try GECDataReader.writeJSONLines(xs, to: (out as NSString).appendingPathComponent("\(name).jsonl"))
+        }
+        print("wrote \(out)/{train,dev,test}.jsonl: \(corpus.train.count) / \(corpus.dev.count) / \(corpus.test.count) sentences in \(WordNetGECBuilder.domains.count) domains")
+        print("injected errors: " + corpus.typeCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        return 0
+    }
+
+    static func printError(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
+/// The accuracy matrix as a PNG heat map: one 32-pixel cell per entry, dark blue (0) through
+/// green to yellow (1), rows = after training on a domain, columns = tested domain.
+enum HeatMap {
+    static func colour(_ v: Double) -> [UInt8] {
+        let stops: [(Double, [Double])] = [(0, [68, 1, 84]), (0.25, [59, 82, 139]), (0.5, [33, 145, 140]), (0.75, [94, 201, 98]), (1, [253, 231, 37])]
+        let x = min(max(v.isFinite ? v : 0, 0), 1)
+        var k = 0
+        while k + 1 < stops.count - 1 && x > stops[k + 1].0 { k += 1 }
+        let (a, ca) = stops[k], (b, cb) = stops[k + 1]
+        let f = (x - a) / (b - a)
+        return (0..<3).map { UInt8((ca[$0] + f * (cb[$0] - ca[$0])).rounded()) }
+    }
+
+    static func write(_ matrix: [[Double]], to url: URL) throws {
+        let cell = 32, gap = 2
+        let n = matrix.count, m = matrix.first?.count ?? 0
+        guard n > 0, m > 0 else { return }
+        let w = m * cell + (m + 1) * gap, h = n * cell + (n + 1) * gap
+        var img = Vision.Image(width: w, height: h, channels: 3, fill: 255)
+        for (r, row) in matrix.enumerated() {
+            for (c, v) in row.enumerated() {
+                let rgb = colour(v)
+                for y in 0..<cell {
+                    for x in 0..<cell {
+                        let base = ((gap + r * (cell + gap) + y) * w + gap + c * (cell + gap) + x) * 3
+                        img.pixels[base] = rgb[0]; img.pixels[base + 1] = rgb[1]; img.pixels[base + 2] = rgb[2]
+                    }
+                }
+            }
+        }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try PNGCodec.write(img, to: url)
+    }
+}

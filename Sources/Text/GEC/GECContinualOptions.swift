@@ -1,0 +1,92 @@
+import Core
+
+/// The continual-learning method of a `gec-cl` run (CL²GEC's line-up plus A-GEM and O-LoRA).
+public enum GECContinualMethod: String, Sendable, CaseIterable, Codable {
+    /// Sequential full fine-tuning: every parameter trains on each domain in turn.
+    case seqFT = "seq-ft"
+    /// Sequential LoRA: one LoRA (plus head) trained on each domain in turn.
+    case seqLoRA = "seq-lora"
+    /// Sequential LoRA with a reservoir replay buffer of earlier domains mixed into each batch.
+    case replay
+    /// Sequential LoRA with elastic weight consolidation.
+    case ewc
+    /// Sequential LoRA with gradient episodic memory (per-domain memories, dual QP projection).
+    case gem
+    /// Sequential LoRA with averaged GEM (one constraint against all memories together).
+    case agem
+    /// Sequential LoRA with orthogonal gradient descent.
+    case ogd
+    /// A fresh LoRA per domain with an orthogonality penalty against earlier domains' A matrices.
+    case olora
+
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// Settings of one continual run. Defaults are `gec-cl run`'s.
+public struct GECContinualOptions: Sendable, Equatable {
+    public var method: GECContinualMethod = .seqLoRA
+    public var model = GECModelOptions()
+    public var correction = GECCorrectionOptions()
+    public var epochs = 5
+    public var batchSize = 16
+    /// Peak learning rate per domain; nil: 1e-4 for `seq-ft`, 5e-3 otherwise.
+    public var learningRate: Double?
+    public var warmupRatio = 0.1
+    public var weightDecay = 0.01
+    public var maxGradNorm: Float = 1
+    /// Share of `$KEEP`-labelled tokens that count in the loss (the rest are masked afresh in
+    /// every batch, seeded). Most tokens keep, so a tagger trained on little data learns to keep
+    /// everything; masking part of them re-weights the edit tags (tune `keepBias` against it).
+    public var keepLabelShare = 0.2
+    /// Size of the tag vocabulary ($KEEP, $DELETE and the most frequent others).
+    public var maxTags = 500
+    /// At most this many training / test sentences per domain (nil: all).
+    public var maxTrain: Int?
+    public var maxTest: Int?
+    // Replay.
+    public var replayCapacity = 200
+    public var replayPerBatch = 8
+    // EWC.
+    public var ewcLambda: Float = 5000
+    public var fisherSamples = 32
+    // GEM / A-GEM: examples stored per earlier domain and used per memory gradient.
+    public var memoryPerDomain = 16
+    public var gemMargin = 0.0
+    // OGD: loss gradients stored per finished domain, basis size bound.
+    public var ogdSamplesPerDomain = 20
+    public var ogdMaxBasis = 200
+    // O-LoRA.
+    public var oloraLambda: Float = 0.5
+    public var seed: UInt64 = 42
+    public var logEvery = 10
+
+    public init() {}
+
+    public var effectiveLearningRate: Double { learningRate ?? (method == .seqFT ? 1e-4 : 5e-3) }
+
+    /// The tagger settings the method implies (full fine-tuning for `seq-ft`, LoRA otherwise
+    /// unless DoRA was asked for).
+    public var resolvedModel: GECModelOptions {
+        var m = model
+        if method == .seqFT { m.method = .full } else if m.method == .full || m.method == .head { m.method = .lora }
+        return m
+    }
+
+    public func validate() throws {
+        func bad(_ s: String) -> GECError { .badOption(s) }
+        if epochs < 1 { throw bad("--epochs must be at least 1 (got \(epochs))") }
+        if batchSize < 1 || batchSize > 1024 { throw bad("--batch must be in 1…1024 (got \(batchSize))") }
+        if let lr = learningRate, !(lr > 0 && lr < 1) { throw bad("--lr must be in (0, 1) (got \(lr))") }
+        if !(keepLabelShare > 0 && keepLabelShare <= 1) { throw bad("--keep-share must be in (0, 1] (got \(keepLabelShare))") }
+        if maxTags < 2 { throw bad("--max-tags must be at least 2 (got \(maxTags))") }
+        if model.rank < 1 { throw bad("--r must be at least 1 (got \(model.rank))") }
+        if correction.iterations < 1 { throw bad("--iterations must be at least 1 (got \(correction.iterations))") }
+        if replayCapacity < 0 || replayPerBatch < 0 { throw bad("--replay-size and --replay-per-batch must not be negative") }
+        if !(ewcLambda >= 0) { throw bad("--ewc-lambda must not be negative (got \(ewcLambda))") }
+        if memoryPerDomain < 1 { throw bad("--memory must be at least 1 (got \(memoryPerDomain))") }
+        if ogdMaxBasis < 1 || ogdSamplesPerDomain < 1 { throw bad("--ogd-basis and --ogd-samples must be at least 1") }
+        if !(oloraLambda >= 0) { throw bad("--olora-lambda must not be negative (got \(oloraLambda))") }
+        if let m = maxTrain, m < 1 { throw bad("--max-train must be at least 1 (got \(m))") }
+        if let m = maxTest, m < 1 { throw bad("--max-test must be at least 1 (got \(m))") }
+    }
+}

@@ -1,0 +1,75 @@
+import Core
+import Foundation
+
+/// The outcome of one continual run: the accuracy matrix, the metrics and the final per-domain
+/// scores (written as `results.json`).
+public struct GECContinualResult: Codable, Sendable, Equatable {
+    public struct DomainScore: Codable, Sendable, Equatable {
+        public var domain: String
+        public var tp: Int, fp: Int, fn: Int
+        public var precision: Double, recall: Double, f05: Double
+        public init(domain: String, counts c: EditCounts) {
+            self.domain = domain
+            tp = c.tp; fp = c.fp; fn = c.fn
+            precision = c.precision; recall = c.recall; f05 = c.f05
+        }
+    }
+
+    public var method: String
+    public var domains: [String]
+    /// `matrix[t][i]`: F0.5 on domain i after training through domain t.
+    public var matrix: [[Double]]
+    /// F0.5 of the untrained tagger per domain.
+    public var baseline: [Double]
+    public var averagePerformance: Double
+    public var backwardTransfer: Double?
+    public var forwardTransfer: Double?
+    /// P / R / F0.5 per domain after the last domain.
+    public var final: [DomainScore]
+    public var trainableParameters: Int
+    public var totalParameters: Int
+    public var tags: Int
+    public var trainSeconds: Double
+    public var wallSeconds: Double
+    public var seed: UInt64
+    /// Steps whose gradient GEM / A-GEM had to project.
+    public var gemProjections: Int
+
+    enum CodingKeys: String, CodingKey {
+        case method, domains, matrix, baseline, final, tags, seed
+        case averagePerformance = "AP", backwardTransfer = "BWT", forwardTransfer = "FWT"
+        case trainableParameters = "trainable_parameters", totalParameters = "total_parameters"
+        case trainSeconds = "train_seconds", wallSeconds = "wall_seconds", gemProjections = "gem_projections"
+    }
+
+    static func fmt(_ x: Double?) -> String { x.map { String(format: "%+.4f", $0) } ?? "n/a" }
+
+    public var summary: String {
+        String(format: "%@: AP %.4f, BWT %@, FWT %@", method, averagePerformance, Self.fmt(backwardTransfer), Self.fmt(forwardTransfer))
+    }
+
+    /// The matrix as a text table (rows: after training on a domain; columns: test domain),
+    /// then the untrained baseline row and the final P/R/F0.5 per domain.
+    public var table: String {
+        let width = max(8, (domains.map(\.count).max() ?? 0) + 1)
+        func pad(_ s: String) -> String { s.count >= width ? s : String(repeating: " ", count: width - s.count) + s }
+        var lines = ["F0.5 a[t][i] (\(method)); row = after training on, column = tested on"]
+        lines.append(pad("") + domains.map(pad).joined())
+        lines.append(pad("untrained") + baseline.map { pad(String(format: "%.4f", $0)) }.joined())
+        for (t, row) in matrix.enumerated() {
+            lines.append(pad(domains[t]) + row.map { pad(String(format: "%.4f", $0)) }.joined())
+        }
+        lines.append(String(format: "AP %.4f  BWT %@  FWT %@", averagePerformance, Self.fmt(backwardTransfer), Self.fmt(forwardTransfer)))
+        lines.append("final per domain (P / R / F0.5):")
+        for d in final { lines.append(String(format: "  %@ P %.4f R %.4f F0.5 %.4f (TP %d FP %d FN %d)", pad(d.domain), d.precision, d.recall, d.f05, d.tp, d.fp, d.fn)) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `results.json` and `matrix.txt` into `directory`, atomically.
+    public func write(to directory: URL) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try enc.encode(self), to: directory.appendingPathComponent("results.json"), createDirectories: true)
+        try AtomicFile.write(table, to: directory.appendingPathComponent("matrix.txt"), createDirectories: true)
+    }
+}

@@ -1,0 +1,233 @@
+import Core
+import Foundation
+
+/// What part of the tagger trains.
+public enum GECMethod: String, Sendable, CaseIterable, Codable {
+    /// LoRA on the target Linears plus the head (the default).
+    case lora
+    /// DoRA on the same Linears plus the head.
+    case dora
+    /// Every encoder and head parameter.
+    case full
+    /// The head alone.
+    case head
+}
+
+/// How the tagger is built.
+public struct GECModelOptions: Sendable, Equatable {
+    public var method: GECMethod = .lora
+    public var rank = 8
+    public var alpha: Float = 16
+    public var targets = ["query", "value"]
+    /// Model positions per sentence, `[CLS]` and `[SEP]` included; longer sentences are
+    /// truncated (their tail is kept as is).
+    public var maxLength = 128
+    public var seed: UInt64 = 42
+    public init() {}
+}
+
+/// Knobs of iterative correction (GECToR's inference tweaks).
+public struct GECCorrectionOptions: Sendable, Equatable, Codable {
+    /// Tagging rounds; each applies the predicted edits and tags the result again. Stops early
+    /// when a round changes nothing.
+    public var iterations = 3
+    /// Added to the `$KEEP` probability before the arg-max (> 0 makes the tagger more conservative).
+    public var keepBias: Float = 0
+    /// A non-keep tag whose probability is below this is not applied.
+    public var minConfidence: Float = 0
+    public init() {}
+}
+
+/// A training input: a sentence's `[CLS] pieces… [SEP]` with one tag id per token (the start
+/// slot at `[CLS]`, each word's slot at its first sub-token, -100 elsewhere and for tags
+/// outside the vocabulary).
+public struct GECTrainingItem: Sendable {
+    public var encoding: Encoding
+    public var labels: [Int]
+}
+
+/// A GECToR-style edit tagger: a BERT-family encoder with a token-classification head over a
+/// tag vocabulary (`GECTagVocabulary`), adapted by LoRA, DoRA, full fine-tuning or the head
+/// alone through `PeftModel`. Correction tags every token, applies the edits and repeats.
+///
+/// The head lives in a parameter-selection adapter named `head` (always active and trainable),
+/// so encoder adapters can be added per task (O-LoRA) or one for the whole run.
+///
+/// ```swift
+/// let tagger = try GECTagger(modelFolder: dir, vocabulary: vocab, options: GECModelOptions())
+/// let fixed = try tagger.correct([["She", "go", "home", "."]])
+/// ```
+public final class GECTagger {
+    public let model: BertForTokenClassification
+    public let tokenizer: WordPieceTokenizer
+    public let vocabulary: GECTagVocabulary
+    public let peft: PeftModel
+    public let options: GECModelOptions
+    public let modelFolder: String
+    /// Names of the encoder adapters, oldest first (one, or one per task for O-LoRA).
+    public private(set) var encoderAdapters: [String] = []
+    public var batchSize = 32
+
+    public static let tagFile = "gec_tags.json"
+    public static let headAdapter = "head"
+
+    /// A tagger with a fresh seeded head; `encoderAdapter` names the first encoder adapter
+    /// (none for `head`).
+    public init(modelFolder: String, vocabulary: GECTagVocabulary, options: GECModelOptions, encoderAdapter: String? = "default") throws {
+        guard vocabulary.count >= 2 else { throw GECError.unusable("the tag vocabulary needs at least $KEEP and $DELETE") }
+        let (model, tokenizer) = try BertForTokenClassification.load(folder: modelFolder, labels: vocabulary.labels, seed: options.seed)
+        let positions = model.bert.config.maxPositionEmbeddings
+        guard options.maxLength >= 8, options.maxLength <= positions else {
+            throw GECError.badOption("--max-length must be in 8…\(positions) for this model (got \(options.maxLength))")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        self.vocabulary = vocabulary
+        self.options = options
+        self.modelFolder = modelFolder
+        peft = PeftModel(model)
+        var head = AdapterConfig(method: .parameterSelection)
+        head.parameterPatterns = ["classifier\\.(weight|bias)"]
+        head.taskType = "TOKEN_CLS"
+        head.baseModelNameOrPath = modelFolder
+        _ = try peft.addAdapter(head, name: Self.headAdapter)
+        if options.method != .head, let name = encoderAdapter { try addEncoderAdapter(name) }
+        try peft.setActiveAdapters([Self.headAdapter] + encoderAdapters)
+    }
+
+    /// The encoder adapter config of `options.method`.
+    func encoderConfig() -> AdapterConfig {
+        var c: AdapterConfig
+        switch options.method {
+        case .lora, .dora, .head:
+            c = AdapterConfig.lora(r: options.rank, alpha: options.alpha, targets: options.targets)
+            c.useDoRA = options.method == .dora
+        case .full:
+            c = AdapterConfig(method: .parameterSelection)
+            c.parameterPatterns = ["bert\\..*"]
+        }
+        c.taskType = "TOKEN_CLS"
+        c.baseModelNameOrPath = modelFolder
+        c.seed = options.seed &+ UInt64(encoderAdapters.count)
+        return c
+    }
+
+    /// Adds and activates a new encoder adapter; earlier ones stay active but frozen.
+    public func addEncoderAdapter(_ name: String) throws {
+        _ = try peft.addAdapter(encoderConfig(), name: name)
+        encoderAdapters.append(name)
+        try peft.setActiveAdapters([Self.headAdapter] + encoderAdapters)
+        for old in encoderAdapters.dropLast() { peft.setTrainable(old, false) }
+    }
+
+    public func trainableParameters() -> [(String, Tensor)] { peft.trainableParameters() }
+
+    /// Records adapters loaded from files as the tagger's encoder adapters.
+    func restoreAdapters(_ names: [String]) { encoderAdapters = names }
+
+    // MARK: - Features
+
+    func encode(_ tokens: [String]) -> Encoding {
+        tokenizer.encode(words: tokens, truncation: Truncation(maxLength: options.maxLength))
+    }
+
+    /// The training input of a pair; nil when the sentence gives no token.
+    public func trainingItem(source: [String], target: [String]) -> GECTrainingItem? {
+        let enc = encode(source)
+        let tags = GECTagging.tags(source: source, target: target).map { vocabulary.id(of: $0) ?? LabelAlignment.ignoreIndex }
+        var labels = LabelAlignment.tokenLabels(wordLabels: Array(tags.dropFirst()), wordIDs: enc.wordIDs)
+        guard !labels.isEmpty else { return nil }
+        // [CLS] carries the start slot (insertions before the first word).
+        labels[0] = tags[0]
+        return GECTrainingItem(encoding: enc, labels: labels)
+    }
+
+    /// A padded batch and its labels (-100 on padding).
+    public func batch(_ items: [GECTrainingItem]) throws -> (input: BertInput, labels: [Int]) {
+        let encoded = EncodedBatch(items.map(\.encoding), padID: tokenizer.padID, padToken: tokenizer.padToken)
+        var labels: [Int] = []
+        labels.reserveCapacity(encoded.batchSize * encoded.sequenceLength)
+        for it in items {
+            labels += it.labels
+            labels += [Int](repeating: LabelAlignment.ignoreIndex, count: encoded.sequenceLength - it.labels.count)
+        }
+        return (try BertInput(encoded), labels)
+    }
+
+    /// Mean token cross-entropy of a batch (with autograd).
+    public func loss(_ items: [GECTrainingItem]) throws -> Tensor {
+        let (input, labels) = try batch(items)
+        return try model.loss(logits: try model.logits(input), labels: labels)
+    }
+
+    // MARK: - Prediction
+
+    /// One tag per slot for each sentence (`tokens.count + 1`).
+    public func predictTags(_ sentences: [[String]], options o: GECCorrectionOptions = GECCorrectionOptions()) throws -> [[GECTag]] {
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        var out = sentences.map { [GECTag](repeating: .keep, count: $0.count + 1) }
+        let order = sentences.indices.sorted { sentences[$0].count > sentences[$1].count }
+        let v = vocabulary.count
+        for start in stride(from: 0, to: order.count, by: max(batchSize, 1)) {
+            let idx = Array(order[start..<min(start + batchSize, order.count)])
+            let encs = idx.map { encode(sentences[$0]) }
+            let encoded = EncodedBatch(encs, padID: tokenizer.padID, padToken: tokenizer.padToken)
+            let logits = try withoutGrad { try model.logits(try BertInput(encoded)) }.storage
+            let t = encoded.sequenceLength
+            for (row, s) in idx.enumerated() {
+                var firstToken = [Int: Int]()
+                for (i, w) in encs[row].wordIDs.enumerated() { if let w, firstToken[w] == nil { firstToken[w] = i } }
+                for slot in 0...sentences[s].count {
+                    let pos = slot == 0 ? 0 : firstToken[slot - 1]
+                    guard let pos else { continue }
+                    let base = (row * t + pos) * v
+                    let tagID = Self.choose(Array(logits[base..<(base + v)]), options: o)
+                    var tag = vocabulary.tag(tagID)
+                    if slot == 0, !(tag == .keep || { if case .append = tag { return true }; return false }()) { tag = .keep }
+                    out[s][slot] = tag
+                }
+            }
+        }
+        return out
+    }
+
+    /// Softmax, keep bias, arg-max, minimum confidence.
+    static func choose(_ logits: [Float], options o: GECCorrectionOptions) -> Int {
+        let m = logits.max() ?? 0
+        var p = logits.map { Foundation.exp($0 - m) }
+        let z = p.reduce(0, +)
+        for i in p.indices { p[i] /= z }
+        p[GECTagVocabulary.keepID] += o.keepBias
+        var best = 0
+        for i in p.indices where p[i] > p[best] { best = i }
+        if best != GECTagVocabulary.keepID && p[best] < o.minConfidence { return GECTagVocabulary.keepID }
+        return best
+    }
+
+    /// Iterative correction: tag, apply, repeat on the sentences that changed.
+    public func correct(_ sentences: [[String]], options o: GECCorrectionOptions = GECCorrectionOptions()) throws -> [[String]] {
+        var current = sentences
+        var active = Array(sentences.indices)
+        for _ in 0..<max(o.iterations, 1) {
+            guard !active.isEmpty else { break }
+            let tags = try predictTags(active.map { current[$0] }, options: o)
+            var next: [Int] = []
+            for (k, s) in active.enumerated() {
+                let fixed = GECTagging.apply(tags[k], to: current[s])
+                // A correction that empties the sentence is not applied.
+                if fixed != current[s], !fixed.isEmpty { current[s] = fixed; next.append(s) }
+            }
+            active = next
+        }
+        return current
+    }
+
+    /// Corrects and scores examples (ERRANT `cs` mode).
+    public func evaluate(_ examples: [GECExample], options o: GECCorrectionOptions = GECCorrectionOptions()) throws -> (score: ERRANTScorer.CorpusResult, hypotheses: [String]) {
+        let hyps = try correct(examples.map(\.sourceTokens), options: o).map { $0.joined(separator: " ") }
+        let score = try GECEvaluation.score(sources: examples.map(\.source), hypotheses: hyps, references: examples.map(\.references))
+        return (score, hyps)
+    }
+}
