@@ -24,7 +24,7 @@ enum Fuzz {
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         }
         let url = dir.appendingPathComponent(name)
-        FileManager.default.createFile(atPath: url.path, contents: data)
+        _ = FileManager.default.createFile(atPath: url.path, contents: data)
         return url
     }
 
