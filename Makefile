@@ -67,3 +67,24 @@ bench: deps models build
 
 clean:
 	rm -rf .build
+
+# Reliability (issue 14). `make fuzz` runs every libFuzzer target FUZZ_SECONDS seconds (one
+# target: FUZZ_TARGETS=png); see FUZZING.md. test-asan runs the test suite under
+# AddressSanitizer (FILTER=regex for part of it), test-tsan the multi-threaded kernels under
+# ThreadSanitizer. Each sanitizer has its own build folder, so the normal build stays as it is.
+.PHONY: fuzz test-asan test-tsan
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?=
+TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|LayerTests
+SAN_ENV      := LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 SWIFT_BACKTRACE=enable=no
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+test-asan: deps models
+	$(SWIFT) build $(TEST_FLAGS) --build-tests --build-path .build/asan --sanitize=address
+	$(SAN_ENV) $(SWIFT) test $(TEST_FLAGS) --skip-build --build-path .build/asan --sanitize=address $(if $(FILTER),--filter '$(FILTER)')
+
+test-tsan: deps models
+	$(SWIFT) build $(TEST_FLAGS) --build-tests --build-path .build/tsan --sanitize=thread
+	$(SAN_ENV) TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test $(TEST_FLAGS) --skip-build --build-path .build/tsan --sanitize=thread --filter '$(TSAN_FILTER)'

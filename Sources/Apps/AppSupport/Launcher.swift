@@ -18,7 +18,8 @@ public enum Launcher {
         do {
             return try C.run(args)
         } catch {
-            FileHandle.standardError.write(Data("\(C.name): error: \(error)\n".utf8))
+            // One line whatever the error type: names from input files may hold newlines.
+            FileHandle.standardError.write(Data("\(C.name): error: \(oneLineMessage("\(error)"))\n".utf8))
             return 1
         }
     }

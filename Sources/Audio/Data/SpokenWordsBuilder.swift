@@ -107,10 +107,9 @@ public struct SpokenWordsBuilder: Sendable {
                               testClips: words.count, seed: seed, soundsDirectory: soundsDirectory.path)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(summary).write(to: tmp.appendingPathComponent("build.json"))
-        try Self.readme(summary).write(to: tmp.appendingPathComponent("README.txt"), atomically: true, encoding: .utf8)
-        if fm.fileExists(atPath: directory.path) { try fm.removeItem(at: directory) }
-        try fm.moveItem(at: tmp, to: directory)
+        try AtomicFile.write(try encoder.encode(summary), to: tmp.appendingPathComponent("build.json"))
+        try AtomicFile.write(Self.readme(summary), to: tmp.appendingPathComponent("README.txt"))
+        try AtomicFile.replaceDirectory(directory, with: tmp)
         progress("wrote \(directory.path): \(summary.trainClips) training, \(summary.validationClips) validation (synthetic), \(summary.testClips) test (real) clips")
         return summary
     }

@@ -1,4 +1,5 @@
 import CSndFile
+import Core
 import Foundation
 
 /// Decoded sound: interleaved float samples in [-1, 1) plus the stream's rate and channel count.
@@ -232,6 +233,8 @@ public enum AudioFile {
         }
         closed = true
         guard sf_close(handle) == 0 else { throw fail("closing the temporary file failed") }
+        // libsndfile closes without fsync: flush, so the rename never publishes unwritten bytes.
+        do { try AtomicFile.flushToDisk(temp) } catch { throw fail("\(error)") }
         // rename(2) within one folder is atomic and replaces an existing file.
         guard rename(temp.path, path) == 0 else {
             throw fail("cannot move the finished file into place (\(String(cString: strerror(errno))))")

@@ -43,9 +43,9 @@ public enum AudioAdapterFile {
             try SafeTensors.write(tensors, metadata: ["format": manifest.format], to: tmp.appendingPathComponent(tensorsName))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(manifest).write(to: tmp.appendingPathComponent(manifestName))
-            if fm.fileExists(atPath: dir.path) { try fm.removeItem(at: dir) }
-            try fm.moveItem(at: tmp, to: dir)
+            try AtomicFile.write(try encoder.encode(manifest), to: tmp.appendingPathComponent(manifestName))
+            // One-step swap: a kill at any point leaves the old folder or the new one, complete.
+            try AtomicFile.replaceDirectory(dir, with: tmp)
         } catch {
             try? fm.removeItem(at: tmp)
             throw AudioDatasetError("\(dir.path): could not write the adapter folder (\(error)); check the path is writable")

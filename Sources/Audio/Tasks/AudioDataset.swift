@@ -4,7 +4,7 @@ import Foundation
 /// A problem with an audio data set: one line naming the file or folder, the place and what to do.
 public struct AudioDatasetError: Error, CustomStringConvertible, Equatable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = oneLineMessage(description) }
 }
 
 /// One labelled clip.

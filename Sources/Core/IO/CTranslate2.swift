@@ -134,7 +134,7 @@ public struct CTranslate2Error: Error, CustomStringConvertible {
     public let file: String
     public let offset: Int
     public let problem: String
-    public var description: String { "\(file): byte \(offset): \(problem)" }
+    public var description: String { oneLineMessage("\(file): byte \(offset): \(problem)") }
 }
 
 /// Bounds-checked little-endian reads over the file bytes.
@@ -204,8 +204,10 @@ private struct Cursor {
             throw CTranslate2Error(file: source, offset: offset - 1, problem: "unknown dtype id \(typeID) for '\(name)'")
         }
         let numBytes = Int(try u32("byte count of '\(name)'"))
-        guard numBytes == count * dtype.size else {
-            throw CTranslate2Error(file: source, offset: offset - 4, problem: "'\(name)' declares \(numBytes) bytes but shape \(shape) of \(dtype) needs \(count * dtype.size)")
+        // The shape product can be near Int.max (u32 dims multiply freely): check × size for overflow too.
+        let (needed, tooBig) = count.multipliedReportingOverflow(by: dtype.size)
+        guard !tooBig, numBytes == needed else {
+            throw CTranslate2Error(file: source, offset: offset - 4, problem: "'\(name)' declares \(numBytes) bytes but shape \(shape) of \(dtype) needs \(tooBig ? "more than 2^63" : String(needed))")
         }
         try need(numBytes, "data of '\(name)'")
         var values = [Float](repeating: 0, count: count)

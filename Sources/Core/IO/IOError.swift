@@ -45,7 +45,7 @@ public struct IOError: Error, CustomStringConvertible, Equatable, Sendable {
         if let place { s += ": " + place }
         s += ": " + problem
         if let advice { s += "; " + advice }
-        return s
+        return oneLineMessage(s)
     }
 }
 

@@ -70,7 +70,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     /// Keys / indices leading to the object where the problem is (empty at top level).
     public let path: [String]
 
-    public var description: String { "\(message) at byte \(offset)" }
+    public var description: String { oneLineMessage("\(message) at byte \(offset)") }
 }
 
 /// Strict RFC 8259 parser over UTF-8 bytes, plus the `NaN` / `Infinity` / `-Infinity` literals

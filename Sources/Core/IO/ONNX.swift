@@ -155,7 +155,7 @@ public struct ONNXModel {
             case 5: value = .tensor(try parseTensor(r.nested(f)))
             case 7: floats += try r.floats(f)
             case 8: ints += try r.varints(f).map { Int64(bitPattern: $0) }
-            case 20: type = Int(f.scalar)
+            case 20: type = Int(exactly: f.scalar) ?? -1  // a varint can exceed Int.max; -1 is "unknown"
             default: break
             }
         }
@@ -186,7 +186,7 @@ public struct ONNXModel {
         while let f = try r.nextField() {
             switch f.number {
             case 1: dims += try r.varints(f).map { Int(Int64(bitPattern: $0)) }
-            case 2: type = Int(f.scalar)
+            case 2: type = Int(exactly: f.scalar) ?? -1  // a varint can exceed Int.max; -1 is "unsupported"
             case 4: floatData += try r.floats(f)
             case 5, 7: intData += try r.varints(f)
             case 8: name = try r.string(f)
@@ -261,7 +261,10 @@ public enum ONNXError: Error, CustomStringConvertible {
     case externalData(file: String, name: String)
     case badTensor(file: String, name: String, what: String)
 
-    public var description: String {
+    /// One line even when a name from the file holds a newline.
+    public var description: String { oneLineMessage(text) }
+
+    private var text: String {
         switch self {
         case let .missingInitializer(file, name, n):
             return "\(file): no initializer '\(name)' (the model has \(n)); is this the expected export?"

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// A sentence with predicted tags (and gold tags when known), for writing.
@@ -49,7 +50,7 @@ public enum CoNLLWriter {
     public static func write(_ sentences: [PredictedSentence], to path: String) throws {
         let text = try format(sentences, path: path)
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(text, to: URL(fileURLWithPath: path))
         } catch {
             throw CoNLLError.writeFailed(path: path, reason: error.localizedDescription)
         }

@@ -166,8 +166,7 @@ public enum FashionMNIST {
                 if name == "train" { summary.trainPerClass = counts } else { summary.testPerClass = counts }
                 progress("wrote \(counts.reduce(0, +)) \(name) images (\(counts.min() ?? 0)–\(counts.max() ?? 0) per class)")
             }
-            if fm.fileExists(atPath: out.path) { try fm.removeItem(at: out) }
-            try fm.moveItem(at: staging, to: out)
+            try AtomicFile.replaceDirectory(out, with: staging)
         } catch {
             try? fm.removeItem(at: staging)
             throw error

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Why an image could not be read or written. Every decoder and the dataset loader throw this
@@ -81,17 +82,11 @@ public enum ImageLimits {
 /// Writes `data` to `url` through a temporary file in the same folder and a rename, so a crash
 /// or a full disk never leaves a half-written file under the final name.
 func writeAtomically(_ data: Data, to url: URL) throws {
-    let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
+    // Core's AtomicFile: temporary file in the same folder, fsync, rename, fsync of the folder.
     do {
-        try data.write(to: tmp)
-    } catch {
-        throw ImageError(.writeFailed, file: url.path, problem: "cannot write temporary file \(tmp.lastPathComponent): \(error.localizedDescription)")
-    }
-    if rename(tmp.path, url.path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw ImageError(.writeFailed, file: url.path, problem: "cannot rename temporary file into place: \(reason)")
+        try AtomicFile.write(data, to: url)
+    } catch let error as IOError {
+        throw ImageError(.writeFailed, file: url.path, problem: error.problem + (error.advice.map { "; " + $0 } ?? ""))
     }
 }
 

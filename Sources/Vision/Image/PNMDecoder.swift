@@ -34,6 +34,15 @@ public enum PNMDecoder {
         let table: [UInt8] = (0...maxval).map { v in
             maxval == 255 ? UInt8(v) : UInt8((Double(v) / Double(maxval) * 255).rounded(.toNearestOrEven))
         }
+        // Refuse a raster the file cannot hold before allocating it: a 27-byte header claiming
+        // 19 × 6,553,311 pixels must not cost 373 MB (found by fuzzing). ASCII samples take at
+        // least a separator and a digit each, binary ones one or two bytes.
+        let available = bytes.count - reader.position
+        let minimum = binary ? count * (maxval < 256 ? 1 : 2) : 2 * count - 1
+        guard available >= minimum else {
+            throw ImageError(.truncated, file: file, problem:
+                "unexpected end of data: header says \(width)x\(height)x\(channels) needing at least \(minimum) bytes of raster, file has \(max(0, available))")
+        }
         var pixels = [UInt8](repeating: 0, count: count)
         if binary {
             // Exactly one whitespace byte separates maxval from the raster.

@@ -95,7 +95,7 @@ public enum AVSRTuneCommand: Command {
                 print("\(path)\t\(text(r.tokens, tokenizer))")
             } catch {
                 failures += 1
-                FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+                FileHandle.standardError.write(Data("\(name): error: \(oneLineMessage("\(error)"))\n".utf8))
             }
         }
         report(timing, audio: audio, beam: transcriber.options.beamSize, verbose: a.has("timing"))

@@ -1,0 +1,90 @@
+import Foundation
+
+/// The rows of the bad-input table, per app. `problem` is the part of the message that says
+/// what is wrong (checked case-insensitively); `names` is the path the message must name.
+extension BadInputCase {
+    static let catalogue: [BadInputCase] = nerTune + peftInspect + kgQuery + audioAdapt + visionAdapt + avsrTune + demo
+
+    static let nerTune: [BadInputCase] = [
+        row("ner-tune", .empty, "training CoNLL", problem: "no token lines", names: { $0.path("empty.conll") }) { f, o in
+            ["train", "--train", f.path("empty.conll"), "--dev", f.path("empty.conll"), "--out", o + "/run"] },
+        row("ner-tune", .wrongEncoding, "training CoNLL in Latin-1", problem: "not UTF-8", names: { $0.path("latin1.conll") }) { f, o in
+            ["train", "--train", f.path("latin1.conll"), "--dev", f.path("latin1.conll"), "--out", o + "/run"] },
+        row("ner-tune", .wrongFormat, "PNG given as CoNLL", problem: "not UTF-8", names: { $0.path("png.conll") }) { f, o in
+            ["train", "--train", f.path("png.conll"), "--dev", f.path("png.conll"), "--out", o + "/run"] },
+        row("ner-tune", .malformed, "CoNLL with a changing column count", problem: "found 3 column(s) but line 1 has 2", names: { $0.path("ragged.conll") }) { f, o in
+            ["train", "--train", f.path("ragged.conll"), "--dev", f.path("ragged.conll"), "--out", o + "/run"] },
+        row("ner-tune", .missing, "training file", problem: "doesn’t exist", names: { $0.path("nope.conll") }) { f, o in
+            ["train", "--train", f.path("nope.conll"), "--out", o + "/run"] },
+        row("ner-tune", .permissionDenied, "training file", problem: "permission", names: { $0.path("unreadable.conll") }) { f, o in
+            ["train", "--train", f.path("unreadable.conll"), "--out", o + "/run"] },
+        row("ner-tune", .hugeDimensions, "model weights claiming 10^12 floats", problem: "needs 4000000000000 bytes", names: { $0.path("bert-huge") }) { f, o in
+            ["train", "--model", f.path("bert-huge"), "--out", o + "/run"] },
+        row("ner-tune", .truncated, "model weights", problem: "larger than the file", names: { $0.path("bert-truncated") }) { f, o in
+            ["train", "--model", f.path("bert-truncated"), "--out", o + "/run"] },
+        row("ner-tune", .malformed, "config.json with a string size", problem: "expected an integer", names: { $0.path("bert-badconfig") }) { f, o in
+            ["train", "--model", f.path("bert-badconfig"), "--out", o + "/run"] },
+        row("ner-tune", .missing, "adapter folder for predict", problem: "no label_map.json", names: { $0.path("no-adapter") }) { f, o in
+            ["predict", "--adapter", f.path("no-adapter"), "--input", "data/text/test.conll", "--output", o + "/pred.conll"] },
+        row("ner-tune", .malformed, "adapter folder with broken JSON", problem: "no label_map.json", names: { $0.path("adapter-badjson") }) { f, o in
+            ["eval", "--adapter", f.path("adapter-badjson"), "--data", "data/text/test.conll", "--json", o + "/r.json"] },
+    ]
+
+    static let peftInspect: [BadInputCase] = [
+        row("peft-inspect", .empty, "checkpoint", problem: "file is 0 bytes", names: { $0.path("empty.safetensors") }) { f, _ in [f.path("empty.safetensors")] },
+        row("peft-inspect", .truncated, "checkpoint", problem: "run past the data section", names: { $0.path("truncated.safetensors") }) { f, _ in [f.path("truncated.safetensors")] },
+        row("peft-inspect", .wrongFormat, "PNG given as a checkpoint", problem: "larger than the file", names: { $0.path("png.safetensors") }) { f, _ in [f.path("png.safetensors")] },
+        row("peft-inspect", .hugeDimensions, "header claiming 10^12 floats", problem: "needs 4000000000000 bytes", names: { $0.path("huge.safetensors") }) { f, _ in [f.path("huge.safetensors")] },
+        row("peft-inspect", .hugeDimensions, "header length prefix of 2^63", problem: "larger than the file", names: { $0.path("lyingprefix.safetensors") }) { f, _ in [f.path("lyingprefix.safetensors")] },
+        row("peft-inspect", .missing, "checkpoint", problem: "no such file", names: { $0.path("nope.safetensors") }) { f, _ in [f.path("nope.safetensors")] },
+        row("peft-inspect", .permissionDenied, "checkpoint", problem: "permission", names: { $0.path("unreadable.safetensors") }) { f, _ in [f.path("unreadable.safetensors")] },
+    ]
+
+    static let kgQuery: [BadInputCase] = [
+        row("kg-query", .empty, "train.txt", problem: "no triples", names: { $0.path("kg-empty/train.txt") }) { f, o in
+            ["train", "--data", f.path("kg-empty"), "--out", o + "/model", "--quiet"] },
+        row("kg-query", .malformed, "triples with two columns", problem: "expected 3 non-empty fields", names: { $0.path("kg-twocolumns/train.txt") }) { f, o in
+            ["train", "--data", f.path("kg-twocolumns"), "--out", o + "/model", "--quiet"] },
+        row("kg-query", .wrongEncoding, "triples in Latin-1", problem: "not UTF-8", names: { $0.path("kg-latin1/train.txt") }) { f, o in
+            ["train", "--data", f.path("kg-latin1"), "--out", o + "/model", "--quiet"] },
+        row("kg-query", .missing, "data folder", problem: "not a folder", names: { $0.path("no-kg") }) { f, o in
+            ["queries", "--data", f.path("no-kg"), "--out", o + "/q.jsonl"] },
+        row("kg-query", .truncated, "model config.json", problem: "invalid JSON", names: { $0.path("kg-model-truncated/config.json") }) { f, o in
+            ["answer", "--model", f.path("kg-model-truncated"), "r(a)"] },
+    ]
+
+    static let audioAdapt: [BadInputCase] = [
+        row("audio-adapt", .malformed, "adapter manifest JSON", problem: "not a valid adapter manifest", names: { $0.path("adapter-badjson/adapter.json") }) { f, _ in
+            ["predict", "--adapter", f.path("adapter-badjson"), f.path("empty.wav")] },
+        row("audio-adapt", .missing, "adapter folder", problem: "missing or unreadable", names: { $0.path("no-adapter") }) { f, _ in
+            ["predict", "--adapter", f.path("no-adapter"), f.path("truncated.wav")] },
+        row("audio-adapt", .malformed, "CSV manifest", problem: "expected path,label[,fold]", names: { $0.path("manifest-bad.csv") }) { f, o in
+            ["train", "--data", f.path("manifest-bad.csv"), "--method", "linear", "--out", o + "/a"] },
+    ]
+
+    static let visionAdapt: [BadInputCase] = [
+        row("vision-adapt", .empty, "image in the data folder", problem: "empty file", names: { $0.path("images-empty") }) { f, o in
+            ["train", "--data", f.path("images-empty"), "--shots", "1", "--out", o + "/a", "--strict"] },
+        row("vision-adapt", .truncated, "PNG in the support set", problem: "unexpected end of data", names: { $0.path("images-truncated/train/cat/a.png") }) { f, o in
+            ["train", "--data", f.path("images-truncated"), "--shots", "1", "--out", o + "/a", "--strict"] },
+        row("vision-adapt", .missing, "adapter folder", problem: "not found", names: { $0.path("no-adapter") }) { f, _ in
+            ["predict", "--adapter", f.path("no-adapter"), f.path("truncated.png")] },
+        row("vision-adapt", .malformed, "adapter manifest JSON", problem: "cannot be read", names: { $0.path("adapter-badjson/vision_adapt.json") }) { f, _ in
+            ["predict", "--adapter", f.path("adapter-badjson"), f.path("huge.png")] },
+    ]
+
+    static let avsrTune: [BadInputCase] = [
+        row("avsr-tune", .truncated, "WAV to transcribe", problem: "truncated WAV", names: { $0.path("truncated.wav") }) { f, _ in
+            ["transcribe", f.path("truncated.wav")] },
+        row("avsr-tune", .wrongFormat, "PNG given as sound", problem: "not a readable sound file", names: { $0.path("png.wav") }) { f, _ in
+            ["transcribe", f.path("png.wav")] },
+        row("avsr-tune", .malformed, "speech manifest", problem: "expected path<TAB>transcript", names: { $0.path("speech-bad.tsv") }) { f, _ in
+            ["eval", "--data", f.path("speech-bad.tsv")] },
+        row("avsr-tune", .missing, "model folder", problem: "no such file or folder", names: { $0.path("no-model") }) { f, _ in
+            ["transcribe", "--model", f.path("no-model"), f.path("truncated.wav")] },
+    ]
+
+    static let demo: [BadInputCase] = [
+        row("peftkit-demo", .malformed, "--steps value", problem: "is not an integer", names: { _ in "steps" }) { _, _ in ["toy", "--steps", "many"] },
+    ]
+}

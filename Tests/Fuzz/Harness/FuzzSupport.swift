@@ -1,0 +1,90 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers shared by the targets: scratch files for parsers that only read paths, the
+/// error-message oracle, and splitting one input into several files.
+enum Fuzz {
+    /// A private scratch folder (tmpfs when available: the parsers that need a path read it on
+    /// every execution, so disk would dominate).
+    static let scratch: URL = {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let url = URL(fileURLWithPath: base).appendingPathComponent("peftkit-fuzz-\(getpid())")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    /// Writes `data` to `name` inside the scratch folder (or a sub-folder) and returns its URL.
+    @discardableResult
+    static func file(_ name: String, _ data: Data, in folder: String? = nil) -> URL {
+        var dir = scratch
+        if let folder {
+            dir = scratch.appendingPathComponent(folder)
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        let url = dir.appendingPathComponent(name)
+        _ = FileManager.default.createFile(atPath: url.path, contents: data)
+        return url
+    }
+
+    /// Removes `name` from the scratch folder (or sub-folder), so a part left from the previous
+    /// input cannot leak into this one.
+    static func remove(_ name: String, in folder: String? = nil) {
+        var dir = scratch
+        if let folder { dir = scratch.appendingPathComponent(folder) }
+        unlink(dir.appendingPathComponent(name).path)
+    }
+
+    /// The separator that splits one input into several files (e.g. config and weights).
+    static let separator = Array("\n#~#~#\n".utf8)
+
+    /// Splits `data` at each separator into at most `count` parts (missing parts are empty).
+    static func parts(_ data: Data, _ count: Int) -> [Data] {
+        let bytes = [UInt8](data)
+        var out: [Data] = []
+        var start = 0
+        var i = 0
+        while i + separator.count <= bytes.count, out.count < count - 1 {
+            if bytes[i..<(i + separator.count)].elementsEqual(separator) {
+                out.append(Data(bytes[start..<i]))
+                i += separator.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        out.append(Data(bytes[start...]))
+        while out.count < count { out.append(Data()) }
+        return out
+    }
+
+    /// Joins parts with the separator (the seed writer's inverse of `parts`).
+    static func join(_ parts: [Data]) -> Data {
+        var d = Data()
+        for (i, p) in parts.enumerated() {
+            if i > 0 { d.append(contentsOf: separator) }
+            d.append(p)
+        }
+        return d
+    }
+
+    /// The project's rule for bad input: the error is one line and names the file. A message
+    /// that breaks it aborts, so libFuzzer records the input like any other crash.
+    static func expectClear(_ error: any Error, naming file: String) {
+        let text = String(describing: error)
+        let name = (file as NSString).lastPathComponent
+        if text.contains("\n") || !text.contains(name) || text.count > 4000 {
+            fputs("peftkit-fuzz: error message breaks the one-line, names-the-file rule:\n\(text)\n", stderr)
+            abort()
+        }
+    }
+
+    /// Runs `body`; a thrown error must satisfy `expectClear(_:naming:)`.
+    static func attempt(naming file: String, _ body: () throws -> Void) {
+        do { try body() } catch { expectClear(error, naming: file) }
+    }
+
+    /// The input as text the way the readers see a file: invalid UTF-8 becomes U+FFFD.
+    static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
+}
