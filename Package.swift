@@ -44,6 +44,7 @@ let appNames = [
     "kg-query",
     "audio-adapt",
     "vision-adapt",
+    "crosstune",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")

@@ -1,0 +1,174 @@
+import Core
+import Foundation
+import Graph
+import Text
+
+/// `crosstune`: black-box few-shot text classification with label descriptions (CrossTune),
+/// against a text-embeddings-inference style HTTP API or the in-process encoder, plus the
+/// server that offers that API from a local BERT model.
+public enum CrossTuneCommand: Command {
+    public static let name = "crosstune"
+    public static let usage = """
+        usage: crosstune <serve | compare | train | build-wordnet> [options]
+
+          serve          serve TEI's /embed, /embed_all, /info, /health from a local BERT model on 127.0.0.1
+            --model DIR (all-MiniLM-L6-v2) --port P (8080; 0 = any free port) --max-batch N (32)
+
+          compare        K-shot comparison table: CrossTune, its ablations and the baselines, mean ± std over seeds
+          train          CrossTune alone (flags --no-descriptions, --pooled select the ablations)
+            --endpoint URL|local   the black box: a TEI server (http://host:port) or the in-process encoder (local)
+            --model DIR            the encoder for --endpoint local (default all-MiniLM-L6-v2)
+            --train F --test F     CSV / TSV / JSON-lines (default data/text/topics/{train,test}.tsv)
+            --text-column C (text) --label-column C (label)
+            --labels F             label<TAB>description (default data/text/topics/labels.tsv with the default data,
+                                   else the label names)
+            --shots K (16) --seeds N (5) --seed S (first seed, 1) --methods a,b,… (all)
+            --epochs N (60) --lr X (1e-3) --hidden N (128) --heads N (4) --batch N (16)
+            --cache DIR (runs/crosstune-cache) --out DIR (results.json written there)
+            --batch-size N (32) --timeout S (60) --retries N (4) --rate R (requests/s, 0 = unlimited)
+
+          build-wordnet  regenerate data/text/topics from WordNet 3.0 (Debian wordnet-base)
+            --out DIR (data/text/topics) --wordnet DIR (/usr/share/wordnet) --seed S (2024)
+        """
+
+    public static func run(_ args: [String]) throws -> Int32 {
+        guard let sub = args.first else { print(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "serve": return try serve(rest)
+        case "compare": return try compare(rest, single: false)
+        case "train": return try compare(rest, single: true)
+        case "build-wordnet": return try buildWordNet(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "serve, compare, train or build-wordnet")
+        }
+    }
+
+    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    static func serve(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["model", "port", "max-batch"], flags: [])
+        let folder = try a.string("model") ?? DefaultModels.miniLM()
+        let encoder = try LocalTextEncoder(folder: folder)
+        let server = try TEIServer(encoder: encoder, port: a.int("port", default: 8080), maxClientBatchSize: a.int("max-batch", default: 32))
+        log("crosstune: serving \(encoder.modelID) (\(encoder.model.config.hiddenSize)-d, max \(encoder.maxLength) tokens) at \(server.url) — POST /embed, /embed_all; GET /info, /health")
+        FileHandle.standardOutput.write(Data((server.url + "\n").utf8))
+        server.run()
+        return 0
+    }
+
+    static func buildWordNet(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["out", "wordnet", "seed"], flags: [])
+        let out = URL(fileURLWithPath: a.string("out", default: "data/text/topics"))
+        let (train, test) = try WordNetTopics.write(to: out, wordnetDirectory: a.string("wordnet", default: WordNetReader.defaultDirectory),
+                                                    seed: a.uint64("seed", default: 2024))
+        print("crosstune: wrote \(train) training and \(test) test definitions over \(WordNetTopics.domains.count) noun domains to \(out.path)")
+        return 0
+    }
+
+    static func compare(_ args: [String], single: Bool) throws -> Int32 {
+        let a = try Arguments(args, options: ["endpoint", "model", "train", "test", "text-column", "label-column", "labels", "shots",
+                                              "seeds", "seed", "methods", "epochs", "lr", "hidden", "heads", "batch", "cache", "out",
+                                              "batch-size", "timeout", "retries", "rate"],
+                              flags: ["no-descriptions", "pooled"])
+        let defaultData = a.string("train") == nil
+        let trainPath = a.string("train", default: "data/text/topics/train.tsv")
+        let testPath = a.string("test", default: defaultData ? "data/text/topics/test.tsv" : "")
+        guard !testPath.isEmpty else { throw ArgumentError.missingRequired("test") }
+        let (tc, lc) = (a.string("text-column", default: "text"), a.string("label-column", default: "label"))
+        let pool = try LabelledTextReader.read(path: trainPath, textColumn: tc, labelColumn: lc)
+        let test = try LabelledTextReader.read(path: testPath, textColumn: tc, labelColumn: lc)
+        let labels = Array(Set(pool.map(\.label))).sorted()
+        let labelsPath = a.string("labels") ?? (defaultData ? "data/text/topics/labels.tsv" : nil)
+        let descriptions = try labelsPath.map { try LabelledTextReader.descriptions(path: $0, labels: labels) } ?? labels
+
+        // The black box: everything below sees the model only through this source.
+        let endpoint = a.string("endpoint", default: "local")
+        let inner: any TextFeatureSource
+        if endpoint == "local" {
+            inner = try LocalTextEncoder(folder: a.string("model") ?? DefaultModels.miniLM())
+        } else {
+            var o = TEIClientOptions()
+            o.batchSize = try a.int("batch-size", default: 32)
+            o.timeout = Double(try a.float("timeout", default: 60))
+            o.maxAttempts = try a.int("retries", default: 4)
+            o.requestsPerSecond = Double(try a.float("rate", default: 0))
+            inner = try TEIClient(url: endpoint, options: o)
+        }
+        let cache = URL(fileURLWithPath: a.string("cache", default: "runs/crosstune-cache"))
+        let source = CachedFeatureSource(inner, directory: cache)
+
+        let experiment = try CrossTuneExperiment(source: source, pool: pool, test: test, labels: labels, descriptions: descriptions)
+        experiment.shots = try a.int("shots", default: 16)
+        var o = CrossTuneOptions()
+        o.epochs = try a.int("epochs", default: o.epochs)
+        o.learningRate = Double(try a.float("lr", default: Float(o.learningRate)))
+        o.hiddenDim = try a.int("hidden", default: o.hiddenDim)
+        o.heads = try a.int("heads", default: o.heads)
+        o.batchSize = try a.int("batch", default: o.batchSize)
+        guard o.epochs >= 1, o.batchSize >= 1, o.learningRate > 0 else { throw ArgumentError.badValue("epochs/batch/lr", "", expected: "positive") }
+        experiment.options = o
+        experiment.log = log
+
+        var methods: [FewShotMethod]
+        if single {
+            methods = [a.has("pooled") ? .crosstunePooled : a.has("no-descriptions") ? .crosstuneNoDescriptions : .crosstune]
+        } else {
+            methods = try a.list("methods", default: FewShotMethod.allCases.map(\.rawValue)).map { name in
+                guard let m = FewShotMethod(rawValue: name) else {
+                    throw ArgumentError.badValue("methods", name, expected: "one of \(FewShotMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return m
+            }
+        }
+        let seeds = try a.int("seeds", default: 5)
+        let firstSeed = try a.uint64("seed", default: 1)
+        guard seeds >= 1 else { throw ArgumentError.badValue("seeds", String(seeds), expected: "at least 1") }
+        log("crosstune: \(pool.count) pool / \(test.count) test texts, \(labels.count) classes, \(experiment.shots)-shot, \(seeds) seed(s), endpoint \(source.endpointID) (\(source.modelID))")
+        var runs: [FewShotRun] = []
+        for s in 0..<seeds { runs += try experiment.run(seed: firstSeed + UInt64(s), methods: methods) }
+
+        print(table(runs, methods: methods, shots: experiment.shots, classes: labels.count, seeds: seeds))
+        print("API calls: \(source.apiCalls) in total (\(source.misses) texts sent, \(source.hits) answered from the cache at \(cache.path))")
+        if let out = a.string("out") {
+            let url = URL(fileURLWithPath: out).appendingPathComponent("results.json")
+            try AtomicFile.write(JSONText.pretty(resultsJSON(runs, methods: methods, source: source, shots: experiment.shots, labels: labels)),
+                                 to: url, createDirectories: true)
+            log("crosstune: wrote \(url.path)")
+        }
+        return 0
+    }
+
+    static func table(_ runs: [FewShotRun], methods: [FewShotMethod], shots: Int, classes: Int, seeds: Int) -> String {
+        var lines = ["\(shots)-shot, \(classes) classes, \(seeds) seed(s), held-out test set",
+                     "method              accuracy          macro-F1          trainable  API calls",
+                     "------------------  ----------------  ----------------  ---------  ---------"]
+        for m in methods {
+            let r = runs.filter { $0.method == m }
+            let acc = meanStd(r.map(\.scores.accuracy)), f1 = meanStd(r.map(\.scores.macroF1))
+            lines.append(String(format: "%-18@  %6.2f ± %5.2f    %6.2f ± %5.2f    %9d  %9d", m.rawValue as NSString,
+                                100 * acc.mean, 100 * acc.std, 100 * f1.mean, 100 * f1.std,
+                                r.first?.trainableParameters ?? 0, r.reduce(0) { $0 + $1.apiCalls }))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func resultsJSON(_ runs: [FewShotRun], methods: [FewShotMethod], source: CachedFeatureSource, shots: Int, labels: [String]) -> JSONValue {
+        let perMethod: [JSONValue] = methods.map { m in
+            let r = runs.filter { $0.method == m }
+            let acc = meanStd(r.map(\.scores.accuracy)), f1 = meanStd(r.map(\.scores.macroF1))
+            return .object(JSONObject([
+                ("method", .string(m.rawValue)), ("accuracy_mean", .double(acc.mean)), ("accuracy_std", .double(acc.std)),
+                ("macro_f1_mean", .double(f1.mean)), ("macro_f1_std", .double(f1.std)),
+                ("trainable_parameters", .int(Int64(r.first?.trainableParameters ?? 0))),
+                ("api_calls", .int(Int64(r.reduce(0) { $0 + $1.apiCalls }))),
+                ("runs", .array(r.map { .object(JSONObject([("seed", .int(Int64($0.seed))), ("accuracy", .double($0.scores.accuracy)),
+                                                            ("macro_f1", .double($0.scores.macroF1))])) })),
+            ]))
+        }
+        return .object(JSONObject([
+            ("endpoint", .string(source.endpointID)), ("model_id", .string(source.modelID)), ("shots", .int(Int64(shots))),
+            ("labels", .strings(labels)), ("api_calls", .int(Int64(source.apiCalls))),
+            ("texts_sent", .int(Int64(source.misses))), ("cache_hits", .int(Int64(source.hits))), ("methods", .array(perMethod)),
+        ]))
+    }
+}
