@@ -19,6 +19,7 @@ import TestSupport
                                            labelFeatures: useDescriptions ? labels : nil, seed: 1)
             let (x, mask) = paddedFeatureBatch(Self.inputs(seed: 2))
             #expect(mask != nil)
+            net.eval()  // no dropout: finite differences need a deterministic function
             let params = net.trainableParameters().map(\.1)
             let result = gradCheck(params, eps: 1e-2) { _ in net(x, mask: mask).crossEntropyLoss(targets: [0, 2, 1]) }
             #expect(result.passed, "descriptions \(useDescriptions): \(result)")
@@ -30,6 +31,7 @@ import TestSupport
         var rng = SplitMix64(seed: 4)
         let net = try CrossTuneNetwork(featureDim: 6, hiddenDim: 8, heads: 2, numClasses: 3,
                                        labelFeatures: Tensor.normal([3, 6], using: &rng), seed: 5)
+        net.eval()
         let items = Self.inputs(seed: 6)
         let together = withoutGrad { net(paddedFeatureBatch(items).features, mask: paddedFeatureBatch(items).mask) }
         for (i, item) in items.enumerated() {
@@ -50,10 +52,11 @@ import TestSupport
 
     @Test func scoresMatchAHandComputedSingleHeadCase() throws {
         // One head, h = d = 2, one token: attention over a single key is the identity, so
-        // z = W_o (W_v x + b_v) + b_o and s_c = w·tanh(z + q_c) + b; recompute that by hand.
+        // z = W_o (W_v x + b_v) + b_o and s_c = w·tanh(z + q_c) + b + z·q_c/√2; recompute by hand.
         let net = try CrossTuneNetwork(featureDim: 2, hiddenDim: 2, heads: 1, numClasses: 2,
                                        labelFeatures: Tensor([1, 0, 0, 1], shape: [2, 2]), seed: 3)
         let x: [Float] = [0.3, -0.7]
+        net.eval()
         let logits = withoutGrad { net(Tensor(x, shape: [1, 1, 2]), mask: nil) }.storage
         func lin(_ l: Linear, _ v: [Float]) -> [Float] {
             let w = l.weight.storage, o = l.outFeatures
@@ -62,7 +65,7 @@ import TestSupport
         let z = lin(net.attention.output, lin(net.attention.value, x))
         for c in 0..<2 {
             let q = lin(net.labelProjection!, c == 0 ? [1, 0] : [0, 1])
-            let s = lin(net.scorer, zip(z, q).map { tanh($0 + $1) })[0]
+            let s = lin(net.scorer, zip(z, q).map { tanh($0 + $1) })[0] + zip(z, q).reduce(0) { $0 + $1.0 * $1.1 } / Float(2).squareRoot()
             #expect(abs(s - logits[c]) < 1e-5)
         }
     }

@@ -9,6 +9,8 @@ public struct CrossTuneOptions: Sendable, Equatable {
     public var batchSize = 16
     public var hiddenDim = 128
     public var heads = 4
+    /// Dropout on the input token features while training.
+    public var dropout: Float = 0.1
     /// Label queries from the descriptions (false: learned label vectors, the ablation).
     public var useDescriptions = true
     public var seed: UInt64 = 42
@@ -52,7 +54,7 @@ public final class CrossTuneTrainer {
     public init(options: CrossTuneOptions, featureDim: Int, numClasses: Int, labelFeatures: Tensor?) throws {
         self.options = options
         network = try CrossTuneNetwork(featureDim: featureDim, hiddenDim: options.hiddenDim, heads: options.heads,
-                                       numClasses: numClasses, labelFeatures: options.useDescriptions ? labelFeatures : nil,
+                                       numClasses: numClasses, labelFeatures: options.useDescriptions ? labelFeatures : nil, dropout: options.dropout,
                                        seed: options.seed)
     }
 

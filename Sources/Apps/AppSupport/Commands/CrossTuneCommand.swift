@@ -23,7 +23,7 @@ public enum CrossTuneCommand: Command {
             --labels F             label<TAB>description (default data/text/topics/labels.tsv with the default data,
                                    else the label names)
             --shots K (16) --seeds N (5) --seed S (first seed, 1) --methods a,b,… (all)
-            --epochs N (60) --lr X (1e-3) --hidden N (128) --heads N (4) --batch N (16)
+            --epochs N (60) --lr X (1e-3) --hidden N (128) --heads N (4) --batch N (16) --dropout P (0.1)
             --cache DIR (runs/crosstune-cache) --out DIR (results.json written there)
             --batch-size N (32) --timeout S (60) --retries N (4) --rate R (requests/s, 0 = unlimited)
 
@@ -67,7 +67,7 @@ public enum CrossTuneCommand: Command {
 
     static func compare(_ args: [String], single: Bool) throws -> Int32 {
         let a = try Arguments(args, options: ["endpoint", "model", "train", "test", "text-column", "label-column", "labels", "shots",
-                                              "seeds", "seed", "methods", "epochs", "lr", "hidden", "heads", "batch", "cache", "out",
+                                              "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
                                               "batch-size", "timeout", "retries", "rate"],
                               flags: ["no-descriptions", "pooled"])
         let defaultData = a.string("train") == nil
@@ -105,6 +105,8 @@ public enum CrossTuneCommand: Command {
         o.hiddenDim = try a.int("hidden", default: o.hiddenDim)
         o.heads = try a.int("heads", default: o.heads)
         o.batchSize = try a.int("batch", default: o.batchSize)
+        o.dropout = try a.float("dropout", default: o.dropout)
+        guard (0..<1).contains(o.dropout) else { throw ArgumentError.badValue("dropout", String(o.dropout), expected: "in [0, 1)") }
         guard o.epochs >= 1, o.batchSize >= 1, o.learningRate > 0 else { throw ArgumentError.badValue("epochs/batch/lr", "", expected: "positive") }
         experiment.options = o
         experiment.log = log
@@ -145,7 +147,8 @@ public enum CrossTuneCommand: Command {
         for m in methods {
             let r = runs.filter { $0.method == m }
             let acc = meanStd(r.map(\.scores.accuracy)), f1 = meanStd(r.map(\.scores.macroF1))
-            lines.append(String(format: "%-18@  %6.2f ± %5.2f    %6.2f ± %5.2f    %9d  %9d", m.rawValue as NSString,
+            let name = m.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)
+            lines.append(name + String(format: "  %6.2f ± %5.2f    %6.2f ± %5.2f    %9d  %9d",
                                 100 * acc.mean, 100 * acc.std, 100 * f1.mean, 100 * f1.std,
                                 r.first?.trainableParameters ?? 0, r.reduce(0) { $0 + $1.apiCalls }))
         }
