@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Text
 @testable import AppSupport
 
 /// `crosstune` end to end on a tiny real-text data set with the in-process encoder, and its
@@ -49,6 +50,35 @@ import TestSupport
         #expect(try CrossTuneCommand.run(args) == 0)
         let again = try String(contentsOf: out.appendingPathComponent("results.json"), encoding: .utf8)
         #expect(again.contains("\"api_calls\": 0"))
+    }
+
+    /// `--augment` with a fake chat-completions server: every class gets generated examples, the
+    /// switch's per-class counts land in results.json.
+    @Test func augmentsThroughAChatServer() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (train, test) = try Self.data(in: dir)
+        let replies = ["animal": "a grey wolf hunting in a pack\na parrot with bright feathers",
+                       "food": "a pie filled with apples\nnoodles in a spicy broth",
+                       "tool": "a saw for cutting metal pipes\nscrewdriver with a flat tip"]
+        let server = try HTTPServer(port: 0) { request in
+            let body = String(decoding: request.body, as: UTF8.self)
+            guard request.path == "/v1/chat/completions", let label = replies.keys.first(where: { body.contains("Class: \($0)") }) else {
+                return .json(400, #"{"error":{"message":"unexpected request"}}"#)
+            }
+            return .json(200, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\(TEIJSON.quoted(replies[label]!))}}]}")
+        }
+        server.start()
+        defer { server.stop() }
+        let out = dir.appendingPathComponent("run")
+        let args = ["train", "--model", Self.model, "--train", train, "--test", test, "--shots", "2", "--seeds", "1", "--epochs", "3",
+                    "--hidden", "16", "--heads", "2", "--cache", dir.appendingPathComponent("cache").path, "--out", out.path,
+                    "--augment", "2", "--generator", server.url + "/v1", "--switch-threshold", "0"]
+        #expect(try CrossTuneCommand.run(args) == 0)
+        let text = try String(contentsOf: out.appendingPathComponent("results.json"), encoding: .utf8)
+        // Threshold 0 still drops what the teacher assigns to another class, so kept ≤ 2 per class.
+        #expect(text.contains("\"augmentation\"") && text.contains("\"generated\"") && text.contains("\"animal\": 2"))
+        #expect(failure(Array(args.dropLast(2)) + ["--switch-threshold", "2"])?.contains("--switch-threshold") == true)
     }
 
     @Test func badInputGivesOneClearLine() throws {

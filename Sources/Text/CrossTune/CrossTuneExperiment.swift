@@ -36,6 +36,11 @@ public final class CrossTuneExperiment {
     public var shots = 16
     public var options = CrossTuneOptions()
     public var log: (String) -> Void = { _ in }
+    /// Generated examples added to the training set of the CrossTune methods (the baselines
+    /// stay on the plain K-shot set).
+    public var augmentation: AugmentationPlan?
+    /// Per seed, how many generated examples the switch kept.
+    public private(set) var switchReports: [(seed: UInt64, report: SwitchReport)] = []
 
     /// `descriptions[i]` describes `labels[i]`. Test labels must all occur in `labels`.
     public init(source: any TextFeatureSource, pool: [LabelledText], test: [LabelledText], labels: [String], descriptions: [String]) throws {
@@ -64,6 +69,19 @@ public final class CrossTuneExperiment {
         let split = try FewShotSplit(pool: pool, shots: shots, seed: seed, labels: labels)
         let (trainY, devY, testY) = (ids(split.train), ids(split.dev), ids(test))
         var runs: [FewShotRun] = []
+        var augmented: [LabelledText] = []
+        let usesCrossTune = methods.contains { [.crosstune, .crosstuneNoDescriptions, .crosstunePooled].contains($0) }
+        if let plan = augmentation, usesCrossTune {
+            let (before, generatorBefore) = (source.apiCalls, plan.generator.apiCalls)
+            let (kept, report) = try plan.augment(split, labels: labels, descriptions: descriptions, source: source, seed: seed)
+            augmented = kept
+            switchReports.append((seed, report))
+            log("crosstune: seed \(seed) augmentation by \(plan.generator.generatorID): kept \(kept.count)/\(report.generated.reduce(0, +))"
+                + (plan.threshold.map { " (switch threshold \($0))" } ?? " (no switch)") + " — \(report.summary); "
+                + "\(plan.generator.apiCalls - generatorBefore) generator calls, \(source.apiCalls - before) feature calls for the teacher")
+        }
+        let augTrain = split.train + augmented
+        let augY = ids(augTrain)
         for method in methods {
             var calls = 0
             let started = Date()
@@ -72,7 +90,7 @@ public final class CrossTuneExperiment {
             switch method {
             case .crosstune, .crosstuneNoDescriptions, .crosstunePooled:
                 let kind: FeatureKind = method == .crosstunePooled ? .pooled : .tokens
-                let tr = try fetch(split.train.map(\.text), kind, calls: &calls)
+                let tr = try fetch(augTrain.map(\.text), kind, calls: &calls)
                 let dv = try fetch(split.dev.map(\.text), kind, calls: &calls)
                 let te = try fetch(test.map(\.text), kind, calls: &calls)
                 var o = options
@@ -84,7 +102,7 @@ public final class CrossTuneExperiment {
                     labelFeatures = Tensor(desc.flatMap(\.mean), shape: [labels.count, tr[0].dim])
                 }
                 let trainer = try CrossTuneTrainer(options: o, featureDim: tr[0].dim, numClasses: labels.count, labelFeatures: labelFeatures)
-                try trainer.fit(train: tr, trainLabels: trainY, dev: dv, devLabels: devY, log: log)
+                try trainer.fit(train: tr, trainLabels: augY, dev: dv, devLabels: devY, log: log)
                 predictions = try trainer.evaluate(te, labels: testY).0
                 parameters = trainer.network.trainableCount
             case .linearProbe, .prototype, .zeroShot:

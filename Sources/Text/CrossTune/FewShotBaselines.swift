@@ -23,6 +23,17 @@ public enum FewShotBaselines {
     public static func linearProbe(train: [[Float]], trainLabels: [Int], dev: [[Float]], devLabels: [Int], classes: Int,
                                    test: [[Float]], epochs: Int = 300, learningRate: Double = 1e-2, weightDecay: Double = 1e-3,
                                    seed: UInt64) throws -> (predictions: [Int], parameters: Int) {
+        let head = try trainLinearProbe(train: train, trainLabels: trainLabels, dev: dev, devLabels: devLabels, classes: classes,
+                                        epochs: epochs, learningRate: learningRate, weightDecay: weightDecay, seed: seed)
+        let xt = Tensor(test.flatMap { $0 }, shape: [test.count, train.first?.count ?? 0])
+        let pred = withoutGrad { head(xt).argmaxLastAxis() }
+        return (pred, head.namedParameters().reduce(0) { $0 + $1.1.count })
+    }
+
+    /// The trained probe itself (the augmentation switch's teacher reads its probabilities).
+    public static func trainLinearProbe(train: [[Float]], trainLabels: [Int], dev: [[Float]], devLabels: [Int], classes: Int,
+                                        epochs: Int = 300, learningRate: Double = 1e-2, weightDecay: Double = 1e-3,
+                                        seed: UInt64) throws -> Linear {
         let d = train.first?.count ?? 0
         let head = try Linear(inFeatures: d, outFeatures: classes, at: WeightStore.random(seed: seed).root)
         let params = head.trainableParameters()
@@ -41,9 +52,7 @@ public enum FewShotBaselines {
             if best == nil || acc > best!.acc { best = (acc, params.map { $0.1.storage }) }
         }
         if let best { for (p, w) in zip(params, best.weights) { p.1.storage = w } }
-        let xt = Tensor(test.flatMap { $0 }, shape: [test.count, d])
-        let pred = withoutGrad { head(xt).argmaxLastAxis() }
-        return (pred, params.reduce(0) { $0 + $1.1.count })
+        return head
     }
 
     static func normalised(_ v: [Float]) -> [Float] {

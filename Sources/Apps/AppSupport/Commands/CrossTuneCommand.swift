@@ -26,6 +26,13 @@ public enum CrossTuneCommand: Command {
             --epochs N (60) --lr X (1e-3) --hidden N (128) --heads N (4) --batch N (16) --dropout P (0.1)
             --cache DIR (runs/crosstune-cache) --out DIR (results.json written there)
             --batch-size N (32) --timeout S (60) --retries N (4) --rate R (requests/s, 0 = unlimited)
+            --augment N            generate N examples per class for the CrossTune methods (0 = off)
+            --generator URL|offline  an OpenAI-compatible chat-completions server (http://host:port/v1; key from
+                                   $OPENAI_API_KEY if set) or the offline EDA generator over WordNet (default)
+            --generator-model M (default) --wordnet DIR (/usr/share/wordnet, for the offline generator)
+            --switch-threshold P (0.5): keep a generated example only if the teacher (a linear probe on the
+                                   K-shot features) agrees with its class with at least this probability
+            --no-switch            keep every generated example
 
           build-wordnet  regenerate data/text/topics from WordNet 3.0 (Debian wordnet-base)
             --out DIR (data/text/topics) --wordnet DIR (/usr/share/wordnet) --seed S (2024)
@@ -68,8 +75,9 @@ public enum CrossTuneCommand: Command {
     static func compare(_ args: [String], single: Bool) throws -> Int32 {
         let a = try Arguments(args, options: ["endpoint", "model", "train", "test", "text-column", "label-column", "labels", "shots",
                                               "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
-                                              "batch-size", "timeout", "retries", "rate"],
-                              flags: ["no-descriptions", "pooled"])
+                                              "batch-size", "timeout", "retries", "rate",
+                                              "augment", "generator", "generator-model", "switch-threshold", "wordnet"],
+                              flags: ["no-descriptions", "pooled", "no-switch"])
         let defaultData = a.string("train") == nil
         let trainPath = a.string("train", default: "data/text/topics/train.tsv")
         let testPath = a.string("test", default: defaultData ? "data/text/topics/test.tsv" : "")
@@ -110,6 +118,7 @@ public enum CrossTuneCommand: Command {
         guard o.epochs >= 1, o.batchSize >= 1, o.learningRate > 0 else { throw ArgumentError.badValue("epochs/batch/lr", "", expected: "positive") }
         experiment.options = o
         experiment.log = log
+        experiment.augmentation = try augmentationPlan(a)
 
         var methods: [FewShotMethod]
         if single {
@@ -130,10 +139,12 @@ public enum CrossTuneCommand: Command {
         for s in 0..<seeds { runs += try experiment.run(seed: firstSeed + UInt64(s), methods: methods) }
 
         print(table(runs, methods: methods, shots: experiment.shots, classes: labels.count, seeds: seeds))
+        for (seed, r) in experiment.switchReports { print("augmentation, seed \(seed): kept \(r.summary)") }
         print("API calls: \(source.apiCalls) in total (\(source.misses) texts sent, \(source.hits) answered from the cache at \(cache.path))")
         if let out = a.string("out") {
             let url = URL(fileURLWithPath: out).appendingPathComponent("results.json")
-            try AtomicFile.write(JSONText.pretty(resultsJSON(runs, methods: methods, source: source, shots: experiment.shots, labels: labels)),
+            try AtomicFile.write(JSONText.pretty(resultsJSON(runs, methods: methods, source: source, shots: experiment.shots, labels: labels,
+                                                         switchReports: experiment.switchReports)),
                                  to: url, createDirectories: true)
             log("crosstune: wrote \(url.path)")
         }
@@ -155,7 +166,32 @@ public enum CrossTuneCommand: Command {
         return lines.joined(separator: "\n")
     }
 
-    static func resultsJSON(_ runs: [FewShotRun], methods: [FewShotMethod], source: CachedFeatureSource, shots: Int, labels: [String]) -> JSONValue {
+    /// The augmentation flags, or nil without `--augment`.
+    static func augmentationPlan(_ a: Arguments) throws -> AugmentationPlan? {
+        let count = try a.int("augment", default: 0)
+        guard count > 0 else {
+            guard count == 0 else { throw ArgumentError.badValue("augment", String(count), expected: "0 or more examples per class") }
+            return nil
+        }
+        let threshold = try a.float("switch-threshold", default: 0.5)
+        guard (0...1).contains(threshold) else { throw ArgumentError.badValue("switch-threshold", String(threshold), expected: "a probability in [0, 1]") }
+        let generator: any TextGenerator
+        let url = a.string("generator", default: "offline")
+        if url == "offline" {
+            generator = try EDAGenerator(table: SynonymTable.wordNet(directory: a.string("wordnet", default: WordNetReader.defaultDirectory)))
+        } else {
+            var g = ChatGeneratorOptions()
+            g.model = a.string("generator-model", default: g.model)
+            g.apiKey = ProcessInfo.processInfo.environment["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            g.timeout = Double(try a.float("timeout", default: Float(g.timeout)))
+            g.maxAttempts = try a.int("retries", default: g.maxAttempts)
+            generator = try ChatCompletionsClient(url: url, options: g)
+        }
+        return AugmentationPlan(generator: generator, perClass: count, threshold: a.has("no-switch") ? nil : threshold)
+    }
+
+    static func resultsJSON(_ runs: [FewShotRun], methods: [FewShotMethod], source: CachedFeatureSource, shots: Int, labels: [String],
+                            switchReports: [(seed: UInt64, report: SwitchReport)] = []) -> JSONValue {
         let perMethod: [JSONValue] = methods.map { m in
             let r = runs.filter { $0.method == m }
             let acc = meanStd(r.map(\.scores.accuracy)), f1 = meanStd(r.map(\.scores.macroF1))
@@ -172,6 +208,11 @@ public enum CrossTuneCommand: Command {
             ("endpoint", .string(source.endpointID)), ("model_id", .string(source.modelID)), ("shots", .int(Int64(shots))),
             ("labels", .strings(labels)), ("api_calls", .int(Int64(source.apiCalls))),
             ("texts_sent", .int(Int64(source.misses))), ("cache_hits", .int(Int64(source.hits))), ("methods", .array(perMethod)),
+            ("augmentation", .array(switchReports.map { s in
+                .object(JSONObject([("seed", .int(Int64(s.seed))),
+                                    ("generated", .object(JSONObject(zip(s.report.labels, s.report.generated).map { ($0, .int(Int64($1))) }))),
+                                    ("kept", .object(JSONObject(zip(s.report.labels, s.report.kept).map { ($0, .int(Int64($1))) })))]))
+            })),
         ]))
     }
 }
