@@ -46,6 +46,9 @@ import Text
         for m in ["crosstune", "crosstune-nodesc", "crosstune-pooled", "linear-probe", "prototype", "zero-shot"] {
             #expect(text.contains("\"method\": \"\(m)\""))
         }
+        // The white-box bound: LoRA r 8 on query and value of MiniLM's 6 layers, 2·(8·384 + 384·8) = 12,288 per
+        // layer, 73,728 in all, plus the 384·3 + 3 = 1,155 head.
+        #expect(text.contains("\"method\": \"lora-finetune\"") && text.contains("\"trainable_parameters\": 74883"))
         // Second run: every text comes from the cache, no request reaches the encoder.
         #expect(try CrossTuneCommand.run(args) == 0)
         let again = try String(contentsOf: out.appendingPathComponent("results.json"), encoding: .utf8)

@@ -12,6 +12,8 @@ public enum FewShotMethod: String, Sendable, CaseIterable {
     case linearProbe = "linear-probe"
     case prototype
     case zeroShot = "zero-shot"
+    /// The white-box upper bound: LoRA fine-tuning of the encoder itself (needs its weights).
+    case loraFineTune = "lora-finetune"
 }
 
 /// One method's result on one seed.
@@ -40,6 +42,9 @@ public final class CrossTuneExperiment {
     /// stay on the plain K-shot set).
     public var augmentation: AugmentationPlan?
     /// Per seed, how many generated examples the switch kept.
+    /// The encoder folder for `lora-finetune` (the white-box upper bound; nil refuses it).
+    public var whiteBoxModel: String?
+    public var whiteBoxOptions = WhiteBoxLoRAOptions()
     public private(set) var switchReports: [(seed: UInt64, report: SwitchReport)] = []
 
     /// `descriptions[i]` describes `labels[i]`. Test labels must all occur in `labels`.
@@ -105,6 +110,16 @@ public final class CrossTuneExperiment {
                 try trainer.fit(train: tr, trainLabels: augY, dev: dv, devLabels: devY, log: log)
                 predictions = try trainer.evaluate(te, labels: testY).0
                 parameters = trainer.network.trainableCount
+            case .loraFineTune:
+                guard let folder = whiteBoxModel else {
+                    throw CrossTuneError("lora-finetune trains the encoder itself; give its folder with --model DIR")
+                }
+                var o = whiteBoxOptions
+                o.seed = seed
+                let classifier = try WhiteBoxLoRAClassifier(folder: folder, classes: labels.count, options: o)
+                try classifier.fit(train: split.train.map(\.text), trainLabels: trainY, dev: split.dev.map(\.text), devLabels: devY, log: log)
+                predictions = try classifier.predict(test.map(\.text))
+                parameters = classifier.trainableCount
             case .linearProbe, .prototype, .zeroShot:
                 let te = try fetch(test.map(\.text), .pooled, calls: &calls).map(\.values)
                 if method == .zeroShot {

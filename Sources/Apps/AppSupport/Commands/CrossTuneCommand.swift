@@ -23,6 +23,8 @@ public enum CrossTuneCommand: Command {
             --labels F             label<TAB>description (default data/text/topics/labels.tsv with the default data,
                                    else the label names)
             --shots K (16) --seeds N (5) --seed S (first seed, 1) --methods a,b,… (all)
+                                   lora-finetune is the white-box upper bound: LoRA on the encoder of --model itself
+            --lora-rank N (8) --lora-epochs N (10) --lora-lr X (1e-3)
             --epochs N (60) --lr X (1e-3) --hidden N (128) --heads N (4) --batch N (16) --dropout P (0.1)
             --cache DIR (runs/crosstune-cache) --out DIR (results.json written there)
             --batch-size N (32) --timeout S (60) --retries N (4) --rate R (requests/s, 0 = unlimited)
@@ -76,7 +78,8 @@ public enum CrossTuneCommand: Command {
         let a = try Arguments(args, options: ["endpoint", "model", "train", "test", "text-column", "label-column", "labels", "shots",
                                               "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
                                               "batch-size", "timeout", "retries", "rate",
-                                              "augment", "generator", "generator-model", "switch-threshold", "wordnet"],
+                                              "augment", "generator", "generator-model", "switch-threshold", "wordnet",
+                                              "lora-rank", "lora-epochs", "lora-lr"],
                               flags: ["no-descriptions", "pooled", "no-switch"])
         let defaultData = a.string("train") == nil
         let trainPath = a.string("train", default: "data/text/topics/train.tsv")
@@ -130,6 +133,16 @@ public enum CrossTuneCommand: Command {
                 }
                 return m
             }
+        }
+        if methods.contains(.loraFineTune) {
+            experiment.whiteBoxModel = try a.string("model") ?? DefaultModels.miniLM()
+            var w = WhiteBoxLoRAOptions()
+            w.rank = try a.int("lora-rank", default: w.rank)
+            w.epochs = try a.int("lora-epochs", default: w.epochs)
+            w.learningRate = Double(try a.float("lora-lr", default: Float(w.learningRate)))
+            w.batchSize = o.batchSize
+            guard w.rank >= 1, w.epochs >= 1, w.learningRate > 0 else { throw ArgumentError.badValue("lora-rank/epochs/lr", "", expected: "positive") }
+            experiment.whiteBoxOptions = w
         }
         let seeds = try a.int("seeds", default: 5)
         let firstSeed = try a.uint64("seed", default: 1)
