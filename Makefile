@@ -30,7 +30,7 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) kg-query demo
 	$(SWIFT) run $(RELEASE) audio-adapt demo
 	$(SWIFT) run $(RELEASE) vision-adapt demo
-	$(SWIFT) run $(RELEASE) crosstune compare --out runs/crosstune-demo
+	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
 
 # OpenMed's full recipe: LoRA domain-adaptive pre-training on unlabelled WordNet glosses (disjoint from
 # the NER data), then NER with and without it at the same seed and budget.

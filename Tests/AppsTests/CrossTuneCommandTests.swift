@@ -81,7 +81,12 @@ import Text
         let text = try String(contentsOf: out.appendingPathComponent("results.json"), encoding: .utf8)
         // Threshold 0 still drops what the teacher assigns to another class, so kept ≤ 2 per class.
         #expect(text.contains("\"augmentation\"") && text.contains("\"generated\"") && text.contains("\"animal\": 2"))
+        // The paper's teacher: the encoder itself with LoRA judges the generated examples.
+        #expect(try CrossTuneCommand.run(args + ["--teacher", "lora", "--lora-epochs", "2"]) == 0)
+        let lora = try String(contentsOf: out.appendingPathComponent("results.json"), encoding: .utf8)
+        #expect(lora.contains("\"augmentation\"") && lora.contains("\"animal\": 2"))
         #expect(failure(Array(args.dropLast(2)) + ["--switch-threshold", "2"])?.contains("--switch-threshold") == true)
+        #expect(failure(args + ["--teacher", "oracle"])?.contains("--teacher") == true)
     }
 
     @Test func badInputGivesOneClearLine() throws {

@@ -80,11 +80,26 @@ public struct AugmentationPlan {
     public var generator: any TextGenerator
     public var perClass: Int
     public var threshold: Float?
+    /// The switch's judge: a linear probe on the black-box features (default), or the encoder
+    /// itself fine-tuned with LoRA on the K-shot set (needs its folder; the paper's choice).
+    public var teacher: Teacher = .probe
 
-    public init(generator: any TextGenerator, perClass: Int, threshold: Float? = 0.5) {
+    public enum Teacher {
+        case probe
+        case lora(folder: String, options: WhiteBoxLoRAOptions)
+        public var name: String {
+            switch self {
+            case .probe: "linear probe"
+            case .lora: "LoRA encoder"
+            }
+        }
+    }
+
+    public init(generator: any TextGenerator, perClass: Int, threshold: Float? = 0.5, teacher: Teacher = .probe) {
         self.generator = generator
         self.perClass = perClass
         self.threshold = threshold
+        self.teacher = teacher
     }
 
     /// Generates for every class of `split`, judges with a probe teacher on `source`, and
@@ -105,9 +120,19 @@ public struct AugmentationPlan {
             probabilities = intended.map { y in (0..<labels.count).map { $0 == y ? 1 : 0 } }
         } else {
             let index = { (t: LabelledText) in labels.firstIndex(of: t.label) ?? 0 }
-            let teacher = try ProbeTeacher(source: source, train: split.train.map(\.text), trainLabels: split.train.map(index),
-                                           dev: split.dev.map(\.text), devLabels: split.dev.map(index), classes: labels.count, seed: seed)
-            probabilities = try teacher.probabilities(candidates.map(\.text))
+            let judge: any AugmentationTeacher
+            switch teacher {
+            case .probe:
+                judge = try ProbeTeacher(source: source, train: split.train.map(\.text), trainLabels: split.train.map(index),
+                                         dev: split.dev.map(\.text), devLabels: split.dev.map(index), classes: labels.count, seed: seed)
+            case .lora(let folder, var options):
+                options.seed = seed
+                let c = try WhiteBoxLoRAClassifier(folder: folder, classes: labels.count, options: options)
+                try c.fit(train: split.train.map(\.text), trainLabels: split.train.map(index), dev: split.dev.map(\.text),
+                          devLabels: split.dev.map(index))
+                judge = c
+            }
+            probabilities = try judge.probabilities(candidates.map(\.text))
         }
         let (kept, report) = try AugmentationSwitch.filter(intended: intended, probabilities: probabilities, labels: labels, threshold: threshold)
         return (kept.map { candidates[$0] }, report)

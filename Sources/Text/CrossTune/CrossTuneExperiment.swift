@@ -82,7 +82,7 @@ public final class CrossTuneExperiment {
             augmented = kept
             switchReports.append((seed, report))
             log("crosstune: seed \(seed) augmentation by \(plan.generator.generatorID): kept \(kept.count)/\(report.generated.reduce(0, +))"
-                + (plan.threshold.map { " (switch threshold \($0))" } ?? " (no switch)") + " — \(report.summary); "
+                + (plan.threshold.map { " (switch: \(plan.teacher.name) teacher, threshold \($0))" } ?? " (no switch)") + " — \(report.summary); "
                 + "\(plan.generator.apiCalls - generatorBefore) generator calls, \(source.apiCalls - before) feature calls for the teacher")
         }
         let augTrain = split.train + augmented

@@ -107,3 +107,21 @@ public final class WhiteBoxLoRAClassifier {
         return out
     }
 }
+
+/// The teacher for the switch: the encoder fine-tuned with LoRA on the K-shot set,
+/// read through the softmax of its head.
+extension WhiteBoxLoRAClassifier: AugmentationTeacher {
+    public func probabilities(_ texts: [String]) throws -> [[Float]] {
+        model.eval()
+        var out: [[Float]] = []
+        var start = 0
+        while start < texts.count {
+            let chunk = Array(texts[start..<min(start + 32, texts.count)])
+            start += chunk.count
+            let p = try withoutGrad { try logits(chunk).softmax() }
+            let c = p.shape[1]
+            out += (0..<chunk.count).map { Array(p.storage[($0 * c)..<(($0 + 1) * c)]) }
+        }
+        return out
+    }
+}

@@ -35,6 +35,7 @@ public enum CrossTuneCommand: Command {
             --switch-threshold P (0.5): keep a generated example only if the teacher (a linear probe on the
                                    K-shot features) agrees with its class with at least this probability
             --no-switch            keep every generated example
+            --teacher probe|lora (probe): the switch's judge; lora fine-tunes the encoder of --model on the K shots
 
           build-wordnet  regenerate data/text/topics from WordNet 3.0 (Debian wordnet-base)
             --out DIR (data/text/topics) --wordnet DIR (/usr/share/wordnet) --seed S (2024)
@@ -79,7 +80,7 @@ public enum CrossTuneCommand: Command {
                                               "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
                                               "batch-size", "timeout", "retries", "rate",
                                               "augment", "generator", "generator-model", "switch-threshold", "wordnet",
-                                              "lora-rank", "lora-epochs", "lora-lr"],
+                                              "lora-rank", "lora-epochs", "lora-lr", "teacher"],
                               flags: ["no-descriptions", "pooled", "no-switch"])
         let defaultData = a.string("train") == nil
         let trainPath = a.string("train", default: "data/text/topics/train.tsv")
@@ -136,13 +137,7 @@ public enum CrossTuneCommand: Command {
         }
         if methods.contains(.loraFineTune) {
             experiment.whiteBoxModel = try a.string("model") ?? DefaultModels.miniLM()
-            var w = WhiteBoxLoRAOptions()
-            w.rank = try a.int("lora-rank", default: w.rank)
-            w.epochs = try a.int("lora-epochs", default: w.epochs)
-            w.learningRate = Double(try a.float("lora-lr", default: Float(w.learningRate)))
-            w.batchSize = o.batchSize
-            guard w.rank >= 1, w.epochs >= 1, w.learningRate > 0 else { throw ArgumentError.badValue("lora-rank/epochs/lr", "", expected: "positive") }
-            experiment.whiteBoxOptions = w
+            experiment.whiteBoxOptions = try whiteBoxOptions(a)
         }
         let seeds = try a.int("seeds", default: 5)
         let firstSeed = try a.uint64("seed", default: 1)
@@ -200,7 +195,26 @@ public enum CrossTuneCommand: Command {
             g.maxAttempts = try a.int("retries", default: g.maxAttempts)
             generator = try ChatCompletionsClient(url: url, options: g)
         }
-        return AugmentationPlan(generator: generator, perClass: count, threshold: a.has("no-switch") ? nil : threshold)
+        let teacher: AugmentationPlan.Teacher
+        switch a.string("teacher", default: "probe") {
+        case "probe": teacher = .probe
+        case "lora": teacher = .lora(folder: try a.string("model") ?? DefaultModels.miniLM(), options: try whiteBoxOptions(a))
+        case let other: throw ArgumentError.badValue("teacher", other, expected: "probe or lora")
+        }
+        return AugmentationPlan(generator: generator, perClass: count, threshold: a.has("no-switch") ? nil : threshold, teacher: teacher)
+    }
+
+    /// `--lora-rank/--lora-epochs/--lora-lr` (and `--batch`) for the white-box model.
+    static func whiteBoxOptions(_ a: Arguments) throws -> WhiteBoxLoRAOptions {
+        var w = WhiteBoxLoRAOptions()
+        w.rank = try a.int("lora-rank", default: w.rank)
+        w.epochs = try a.int("lora-epochs", default: w.epochs)
+        w.learningRate = Double(try a.float("lora-lr", default: Float(w.learningRate)))
+        w.batchSize = try a.int("batch", default: w.batchSize)
+        guard w.rank >= 1, w.epochs >= 1, w.learningRate > 0, w.batchSize >= 1 else {
+            throw ArgumentError.badValue("lora-rank/lora-epochs/lora-lr", "", expected: "positive")
+        }
+        return w
     }
 
     static func resultsJSON(_ runs: [FewShotRun], methods: [FewShotMethod], source: CachedFeatureSource, shots: Int, labels: [String],
