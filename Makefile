@@ -41,6 +41,7 @@ demo-faces: deps models build
 demo-change: deps models build
 	$(SWIFT) run $(RELEASE) change-detect demo
 	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --max-test 40 --epochs 10 --out runs/gec-demo
+	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
 
 # OpenMed's full recipe: LoRA domain-adaptive pre-training on unlabelled WordNet glosses (disjoint from
 # the NER data), then NER with and without it at the same seed and budget.

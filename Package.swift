@@ -51,6 +51,7 @@ let appNames = [
     "face-adapt",
     "change-detect",
     "gec-cl",
+    "crosstune",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")

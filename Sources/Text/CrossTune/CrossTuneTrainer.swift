@@ -1,0 +1,131 @@
+import Core
+import Foundation
+
+/// Settings of CrossTune training on cached features.
+public struct CrossTuneOptions: Sendable, Equatable {
+    public var epochs = 60
+    public var learningRate = 1e-3
+    public var weightDecay = 0.01
+    public var batchSize = 16
+    public var hiddenDim = 128
+    public var heads = 4
+    /// Dropout on the input token features while training.
+    public var dropout: Float = 0.1
+    /// Label queries from the descriptions (false: learned label vectors, the ablation).
+    public var useDescriptions = true
+    public var seed: UInt64 = 42
+    public init() {}
+}
+
+/// Accuracy and macro-averaged F1 of predicted class indices.
+public struct ClassificationScores: Sendable, Equatable {
+    public var accuracy: Double
+    public var macroF1: Double
+
+    /// Scores `predictions` against `targets` over `classes` classes. A class that is never
+    /// predicted nor present contributes F1 0 only if present (absent classes are skipped).
+    public init(predictions: [Int], targets: [Int], classes: Int) {
+        precondition(predictions.count == targets.count, "ClassificationScores: \(predictions.count) predictions for \(targets.count) targets")
+        var tp = [Int](repeating: 0, count: classes), fp = tp, fn = tp
+        var correct = 0
+        for (p, t) in zip(predictions, targets) {
+            if p == t { correct += 1; tp[t] += 1 } else { fp[p] += 1; fn[t] += 1 }
+        }
+        accuracy = targets.isEmpty ? 0 : Double(correct) / Double(targets.count)
+        var f1s: [Double] = []
+        for c in 0..<classes where tp[c] + fn[c] > 0 {
+            let denom = Double(2 * tp[c] + fp[c] + fn[c])
+            f1s.append(denom == 0 ? 0 : Double(2 * tp[c]) / denom)
+        }
+        macroF1 = f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count)
+    }
+}
+
+/// Trains a `CrossTuneNetwork` with AdamW and cross-entropy on the K-shot set, scoring the dev
+/// set after every epoch and keeping the weights of the best dev accuracy (ties: the lower dev
+/// loss). Everything is seeded: the initialisation and the batch order.
+public final class CrossTuneTrainer {
+    public let options: CrossTuneOptions
+    public let network: CrossTuneNetwork
+    public private(set) var bestEpoch = 0
+    public private(set) var bestDevAccuracy = 0.0
+
+    /// `labelFeatures` `[C, d]` (pooled descriptions) is used when `options.useDescriptions`.
+    public init(options: CrossTuneOptions, featureDim: Int, numClasses: Int, labelFeatures: Tensor?) throws {
+        self.options = options
+        network = try CrossTuneNetwork(featureDim: featureDim, hiddenDim: options.hiddenDim, heads: options.heads,
+                                       numClasses: numClasses, labelFeatures: options.useDescriptions ? labelFeatures : nil, dropout: options.dropout,
+                                       seed: options.seed)
+    }
+
+    /// Trains on `(train, trainLabels)` and selects on `(dev, devLabels)`.
+    public func fit(train: [TokenFeatures], trainLabels: [Int], dev: [TokenFeatures], devLabels: [Int],
+                    log: (String) -> Void = { _ in }) throws {
+        guard !train.isEmpty, train.count == trainLabels.count, dev.count == devLabels.count else {
+            throw CrossTuneError("CrossTune: \(train.count) training feature sets for \(trainLabels.count) labels")
+        }
+        let params = network.trainableParameters()
+        let optimizer = AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay, decayRule: .excludeBiasAndNorm)
+        var best: (acc: Double, loss: Double, weights: [[Float]])?
+        var rng = SplitMix64(seed: options.seed).fork(0xc1055)
+        for epoch in 1...max(options.epochs, 1) {
+            network.train()
+            var order = Array(train.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            var lossSum = 0.0
+            for start in stride(from: 0, to: order.count, by: options.batchSize) {
+                let idx = Array(order[start..<min(start + options.batchSize, order.count)])
+                let (x, mask) = paddedFeatureBatch(idx.map { train[$0] })
+                let loss = network(x, mask: mask).crossEntropyLoss(targets: idx.map { trainLabels[$0] })
+                guard loss.item.isFinite else { throw CrossTuneError("CrossTune training diverged at epoch \(epoch); lower --lr") }
+                lossSum += Double(loss.item) * Double(idx.count)
+                loss.backward()
+                optimizer.step(params)
+                optimizer.zeroGrad(params)
+            }
+            network.eval()
+            let (devPred, devLoss) = try evaluate(dev, labels: devLabels)
+            let acc = ClassificationScores(predictions: devPred, targets: devLabels, classes: network.numClasses).accuracy
+            if best == nil || acc > best!.acc || (acc == best!.acc && devLoss < best!.loss) {
+                best = (acc, devLoss, params.map { $0.1.storage })
+                bestEpoch = epoch
+                bestDevAccuracy = acc
+            }
+            if epoch == 1 || epoch % 10 == 0 || epoch == options.epochs {
+                log(String(format: "crosstune: epoch %d train loss %.4f dev loss %.4f dev acc %.3f", epoch, lossSum / Double(train.count), devLoss, acc))
+            }
+        }
+        if let best { for (p, w) in zip(params, best.weights) { p.1.storage = w } }
+        network.eval()
+    }
+
+    /// Class probabilities `[N][C]`, in batches, without recording gradients.
+    public func probabilities(_ items: [TokenFeatures]) -> [[Float]] {
+        withoutGrad {
+            var out: [[Float]] = []
+            for start in stride(from: 0, to: items.count, by: 64) {
+                let (x, mask) = paddedFeatureBatch(Array(items[start..<min(start + 64, items.count)]))
+                let p = network(x, mask: mask).softmax()
+                let c = network.numClasses
+                for r in 0..<(p.count / c) { out.append(Array(p.storage[(r * c)..<((r + 1) * c)])) }
+            }
+            return out
+        }
+    }
+
+    /// Predicted classes and the mean cross-entropy.
+    public func evaluate(_ items: [TokenFeatures], labels: [Int]) throws -> ([Int], Double) {
+        let probs = probabilities(items)
+        let pred = probs.map { argmax($0) }
+        var loss = 0.0
+        for (p, y) in zip(probs, labels) { loss -= Double(log(max(p[y], 1e-12))) }
+        return (pred, labels.isEmpty ? 0 : loss / Double(labels.count))
+    }
+}
+
+/// Index of the largest value (first on ties).
+public func argmax(_ v: [Float]) -> Int {
+    var best = 0
+    for i in v.indices where v[i] > v[best] { best = i }
+    return best
+}
