@@ -12,7 +12,7 @@ export OPENBLAS_CORETYPE := $(CORETYPE)
 endif
 export PEFTKIT_MODELS ?= $(CURDIR)/models
 
-.PHONY: deps models build demo demo-faces demo-change demo-dapt demo-core demo-deepfake test bench clean
+.PHONY: deps models build demo demo-avsr demo-faces demo-change demo-dapt demo-core demo-deepfake test bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -30,6 +30,12 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) kg-query demo
 	$(SWIFT) run $(RELEASE) audio-adapt demo
 	$(SWIFT) run $(RELEASE) vision-adapt demo
+	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --max-test 40 --epochs 10 --out runs/gec-demo
+	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
+
+# Whisper on real telephone prompts (zero-shot, babble at 0 dB), Omni-AVSR adaptation, and the
+# synthetic audio-visual set (ASR / VSR / AVSR at several compression rates).
+demo-avsr: deps models build
 	$(SWIFT) run $(RELEASE) avsr-tune demo
 
 # PETALface on ORL (frozen SFace vs PETALface, open-set split; a short CPU schedule).
@@ -40,8 +46,6 @@ demo-faces: deps models build
 # shows the pipeline, not converged quality).
 demo-change: deps models build
 	$(SWIFT) run $(RELEASE) change-detect demo
-	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --max-test 40 --epochs 10 --out runs/gec-demo
-	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
 
 # OpenMed's full recipe: LoRA domain-adaptive pre-training on unlabelled WordNet glosses (disjoint from
 # the NER data), then NER with and without it at the same seed and budget.
