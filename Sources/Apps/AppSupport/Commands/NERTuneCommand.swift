@@ -23,7 +23,11 @@ public enum NERTuneCommand: Command {
             --max-length N (\(NERTrainingOptions().maxLength))  --warmup R (\(NERTrainingOptions().warmupRatio))  --weight-decay X (\(NERTrainingOptions().weightDecay))
             --patience N (\(NERTrainingOptions().patience), 0 = never stop early)  --seed S (\(NERTrainingOptions().seed))
             --out DIR      output folder (default runs/ner-<method>): adapter_config.json,
-                           adapter_model.safetensors, label_map.json, results.json
+                           adapter_model.safetensors, label_map.json, results.json,
+                           training_checkpoint.safetensors
+            --checkpoint-every N  training checkpoint every N steps and at the end (200; 0 = end only)
+            --resume DIR   continue the run whose --out folder (checkpoint) is DIR; same options
+                           required. Under `mpirun -np N` the ranks split each --batch (see README)
           eval           score an adapter on a CoNLL file (seqeval default and strict IOB2)
             --adapter DIR --data F [--model DIR] [--json F]
           predict        tag a CoNLL file (first column = tokens; other columns kept as gold
@@ -94,7 +98,7 @@ public enum NERTuneCommand: Command {
 
     static let trainOptions: Set<String> = [
         "train", "dev", "test", "model", "method", "r", "alpha", "target", "epochs", "lr", "batch", "max-length",
-        "warmup", "weight-decay", "patience", "seed", "out", "log-every",
+        "warmup", "weight-decay", "patience", "seed", "out", "log-every", "checkpoint-every", "resume",
     ]
 
     /// Parses `train` options into settings (separate from running, so tests can check it).
@@ -145,8 +149,13 @@ public enum NERTuneCommand: Command {
         let dev = try reader.read(path: devPath)
         let test = try testPath.map { try reader.read(path: $0) }
         let model = try p.string("model") ?? DefaultModels.miniLM()
-        let (_, results) = try NERTrainer(options: o, log: printError).run(
-            modelFolder: model, train: train, dev: dev, test: test, output: URL(fileURLWithPath: out))
+        let trainer = NERTrainer(options: o, log: printError)
+        trainer.checkpointEvery = try p.int("checkpoint-every", default: trainer.checkpointEvery)
+        guard trainer.checkpointEvery >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(trainer.checkpointEvery)", expected: "a number of steps ≥ 0") }
+        trainer.resumeFrom = p.string("resume").map { URL(fileURLWithPath: $0) }
+        trainer.world = try DistributedWorld.current()
+        let (_, results) = try trainer.run(modelFolder: model, train: train, dev: dev, test: test, output: URL(fileURLWithPath: out))
+        guard trainer.world.isLeader else { return 0 }
         let best = results.dev.seqevalDefault.micro
         print(String(format: "dev F1 %.4f (best epoch %d)", best.f1, results.bestEpoch))
         if let t = results.test {

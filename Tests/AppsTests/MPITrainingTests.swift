@@ -1,0 +1,89 @@
+import Core
+import Foundation
+import Testing
+import TestSupport
+
+/// `ner-tune train` under Open MPI's `mpirun -np 2` on loopback: the two ranks split every
+/// global batch, all-reduce the trainable gradients and must end with the weights of one
+/// process training on the whole batches (the reference, run without MPI) within 1e-6
+/// relative. Dropout is off so both runs compute the same function. Skipped, with a message,
+/// when `mpirun` is not installed (CI installs openmpi-bin, see scripts/install-deps.sh).
+@Suite(.serialized) struct MPITrainingTests {
+    static func mpirun() -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return (path.split(separator: ":").map(String.init) + ["/usr/bin"])
+            .map { URL(fileURLWithPath: $0).appendingPathComponent("mpirun") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    static func relativeDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -> Float {
+        var worst: Float = 0
+        for (name, x) in a {
+            guard let y = b[name], y.count == x.count else { return .infinity }
+            let scale = max(x.map(abs).max() ?? 0, 1e-12)
+            worst = max(worst, (zip(x, y).map { abs($0 - $1) }.max() ?? 0) / scale)
+        }
+        return worst
+    }
+
+    @Test("2 ranks × half batches = 1 process × whole batches (1e-6 relative), rank 0 alone writes")
+    func twoRanksMatchOneProcess() throws {
+        guard let mpirun = Self.mpirun() else {
+            print("MPITrainingTests: skipped, mpirun not found (apt-get install openmpi-bin libopenmpi-dev)")
+            return
+        }
+        guard let exe = ResumeSupport.nerTune() else {
+            Issue.record("ner-tune is not built (.build/release/ner-tune); build with --build-tests first")
+            return
+        }
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 34 sentences: the last batch of each epoch has 2 windows, one per rank; batch 4 → 2 per rank.
+        let args = try ResumeSupport.setUp(in: dir, dropout: 0, trainSentences: 34)
+        let env = ResumeSupport.environment()
+        let single = dir.appendingPathComponent("single"), parallel = dir.appendingPathComponent("parallel")
+        let one = try ResumeSupport.run(exe, args + ["--out", single.path], environment: env)
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try ResumeSupport.run(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OPENBLAS_NUM_THREADS",
+                                                 exe.path] + args + ["--out", parallel.path], environment: env)
+        #expect(two.status == 0, "mpirun failed: \(two.stderr)")
+        #expect(two.stderr.contains("data parallel, Open MPI, 2 ranks"), "\(two.stderr)")
+        // Rank 0 alone logs and prints: one summary line, one set of step lines.
+        #expect(two.stdout.components(separatedBy: "dev F1").count == 2, "\(two.stdout)")
+        #expect(two.stderr.components(separatedBy: "epoch 1/3 step 1/").count == 2)
+
+        let a = try ResumeSupport.finalWeights(single), b = try ResumeSupport.finalWeights(parallel)
+        let diff = Self.relativeDifference(a, b)
+        #expect(diff <= 1e-6, "max relative difference \(diff)")
+        let start = try ResumeSupport.run(exe, args + ["--out", dir.appendingPathComponent("short").path, "--epochs", "1"], environment: env)
+        #expect(start.status == 0)
+        // The runs really trained (the tolerance is far below how much the weights moved).
+        #expect(Self.relativeDifference(a, try ResumeSupport.finalWeights(dir.appendingPathComponent("short"))) > 1e-3)
+    }
+
+    @Test("a rank that fails stops the whole job with a message instead of hanging")
+    func failingRankStopsTheJob() throws {
+        guard let mpirun = Self.mpirun(), let exe = ResumeSupport.nerTune() else {
+            print("MPITrainingTests: skipped, mpirun or ner-tune not found")
+            return
+        }
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = try ResumeSupport.setUp(in: dir, dropout: 0)
+        // Rank 1 is given a checkpoint to resume that does not exist: it fails at once while
+        // rank 0 would start training and wait in its first all-reduce.
+        let script = dir.appendingPathComponent("launch.sh")
+        let line = ([exe.path] + args + ["--out", dir.appendingPathComponent("out").path]).map { "'\($0)'" }.joined(separator: " ")
+        try """
+            #!/bin/sh
+            if [ "$OMPI_COMM_WORLD_RANK" = "1" ]; then exec \(line) --resume /nonexistent; fi
+            exec \(line)
+            """.write(to: script, atomically: true, encoding: .utf8)
+        chmod(script.path, 0o755)
+        let started = Date()
+        let r = try ResumeSupport.run(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "2", script.path], environment: ResumeSupport.environment())
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/nonexistent"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 60)
+    }
+}
