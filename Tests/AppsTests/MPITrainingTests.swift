@@ -55,10 +55,40 @@ import TestSupport
         let a = try ResumeSupport.finalWeights(single), b = try ResumeSupport.finalWeights(parallel)
         let diff = Self.relativeDifference(a, b)
         #expect(diff <= 1e-6, "max relative difference \(diff)")
+        print("MPITrainingTests: 2 ranks vs 1 process, max relative weight difference \(diff)")
         let start = try ResumeSupport.run(exe, args + ["--out", dir.appendingPathComponent("short").path, "--epochs", "1"], environment: env)
         #expect(start.status == 0)
         // The runs really trained (the tolerance is far below how much the weights moved).
         #expect(Self.relativeDifference(a, try ResumeSupport.finalWeights(dir.appendingPathComponent("short"))) > 1e-3)
+    }
+
+    @Test("a single-process run killed after a checkpoint continues under 2 ranks to the same weights (1e-6 relative)")
+    func resumeWithMoreRanks() throws {
+        guard let mpirun = Self.mpirun(), let exe = ResumeSupport.nerTune() else {
+            print("MPITrainingTests: skipped, mpirun or ner-tune not found")
+            return
+        }
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = try ResumeSupport.setUp(in: dir, dropout: 0, trainSentences: 34)
+        let env = ResumeSupport.environment()
+        let reference = dir.appendingPathComponent("reference"), run = dir.appendingPathComponent("run")
+        #expect(try ResumeSupport.run(exe, args + ["--out", reference.path], environment: env).status == 0)
+        // Killed while writing the second checkpoint (step 10): the one of step 5 is resumed.
+        var writes = 0
+        let killed = try ResumeSupport.run(exe, args + ["--out", run.path, "--checkpoint-every", "5"],
+                                           environment: ResumeSupport.environment(["PEFTKIT_FAULT_CHECKPOINT_STALL_MS": "1000"])) { line in
+            if line.hasPrefix("checkpoint write stalled") { writes += 1 }
+            return writes == 2
+        }
+        #expect(killed.killedBySignal)
+        #expect(try TrainingCheckpoint.read(from: run).position.step == 5)
+        let two = try ResumeSupport.run(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OPENBLAS_NUM_THREADS", exe.path]
+                                        + args + ["--out", run.path, "--checkpoint-every", "5", "--resume", run.path], environment: env)
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(two.stderr.contains("resumed from") && two.stderr.contains("2 ranks"))
+        let diff = Self.relativeDifference(try ResumeSupport.finalWeights(reference), try ResumeSupport.finalWeights(run))
+        #expect(diff <= 1e-6, "max relative difference \(diff)")
     }
 
     @Test("a rank that fails stops the whole job with a message instead of hanging")
