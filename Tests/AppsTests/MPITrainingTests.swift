@@ -16,6 +16,13 @@ import TestSupport
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
+    /// The children's environment for `mpirun`: one BLAS thread, and Open MPI's shared-memory
+    /// transport without the cross-memory-attach single copy, which containers without
+    /// CAP_SYS_PTRACE (CI runners) refuse.
+    static func environment() -> [String: String] {
+        ResumeSupport.environment(["OMPI_MCA_btl_vader_single_copy_mechanism": "none"])
+    }
+
     static func relativeDifference(_ a: [String: [Float]], _ b: [String: [Float]]) -> Float {
         var worst: Float = 0
         for (name, x) in a {
@@ -40,7 +47,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         // 34 sentences: the last batch of each epoch has 2 windows, one per rank; batch 4 → 2 per rank.
         let args = try ResumeSupport.setUp(in: dir, dropout: 0, trainSentences: 34)
-        let env = ResumeSupport.environment()
+        let env = Self.environment()
         let single = dir.appendingPathComponent("single"), parallel = dir.appendingPathComponent("parallel")
         let one = try ResumeSupport.run(exe, args + ["--out", single.path], environment: env)
         #expect(one.status == 0, "\(one.stderr)")
@@ -71,7 +78,7 @@ import TestSupport
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let args = try ResumeSupport.setUp(in: dir, dropout: 0, trainSentences: 34)
-        let env = ResumeSupport.environment()
+        let env = Self.environment()
         let reference = dir.appendingPathComponent("reference"), run = dir.appendingPathComponent("run")
         #expect(try ResumeSupport.run(exe, args + ["--out", reference.path], environment: env).status == 0)
         // Killed while writing the second checkpoint (step 10): the one of step 5 is resumed.
@@ -111,7 +118,7 @@ import TestSupport
             """.write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o755)
         let started = Date()
-        let r = try ResumeSupport.run(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "2", script.path], environment: ResumeSupport.environment())
+        let r = try ResumeSupport.run(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "2", script.path], environment: Self.environment())
         #expect(r.status != 0)
         #expect(r.stderr.contains("/nonexistent"), "\(r.stderr)")
         #expect(Date().timeIntervalSince(started) < 60)
