@@ -85,6 +85,36 @@ import TestSupport
         #expect(try ResumeSupport.finalWeights(reference) == ResumeSupport.finalWeights(run))
     }
 
+    @Test("ner-tune dapt: kill -9 at a random step, resume (head warm-up repeated): bit-identical weights and export")
+    func daptKillAndResume() throws {
+        guard let exe = ResumeSupport.nerTune() else {
+            Issue.record("ner-tune is not built (.build/release/ner-tune); build with --build-tests first")
+            return
+        }
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = try ResumeSupport.daptSetUp(in: dir, dropout: 0.1) + ["--head-warmup", "2"]
+        let env = ResumeSupport.environment()
+        let reference = dir.appendingPathComponent("reference"), run = dir.appendingPathComponent("run")
+        let full = try ResumeSupport.run(exe, args + ["--out", reference.path, "--checkpoint-every", "0"], environment: env)
+        #expect(full.status == 0, "reference run failed: \(full.stderr)")
+        let total = try TrainingCheckpoint.read(from: reference).position.step
+        var rng = SplitMix64(seed: 20_261_127)
+        let killAt = 4 + Int(rng.next() % UInt64(max(total - 6, 1)))
+        var seen = 0
+        let killed = try ResumeSupport.run(exe, args + ["--out", run.path, "--checkpoint-every", "3"], environment: env) { line in
+            if line.hasPrefix("dapt: step ") { seen += 1 }
+            return seen >= killAt
+        }
+        #expect(killed.killedBySignal, "the run ended before the kill at step \(killAt) of \(total)")
+        let resumed = try ResumeSupport.run(exe, args + ["--out", run.path, "--checkpoint-every", "3", "--resume", run.path], environment: env)
+        #expect(resumed.status == 0, "resume failed: \(resumed.stderr)")
+        #expect(resumed.stderr.contains("dapt: resumed from"))
+        #expect(try ResumeSupport.finalWeights(reference) == ResumeSupport.finalWeights(run))
+        let a = try Data(contentsOf: reference.appendingPathComponent("model.safetensors"))
+        #expect(a == (try Data(contentsOf: run.appendingPathComponent("model.safetensors"))), "the exported merged encoder differs")
+    }
+
     @Test("a checkpoint of a different config or base model is refused, naming the difference")
     func refusesOtherRuns() throws {
         guard let exe = ResumeSupport.nerTune() else {

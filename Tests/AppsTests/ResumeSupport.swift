@@ -63,6 +63,19 @@ enum ResumeSupport {
                 "--max-length", "16", "--lr", "0.01", "--patience", "0", "--seed", "3", "--log-every", "1"]
     }
 
+    /// `ner-tune dapt` arguments on the tiny model: 48 lines of the seeded corpus as plain text
+    /// (about 24 packed sequences of ≤ 16 positions, 6 steps per epoch, 4 epochs).
+    static func daptSetUp(in dir: URL, dropout: Double) throws -> [String] {
+        let model = try modelFolder(in: dir, dropout: dropout)
+        let text = dir.appendingPathComponent("text.txt")
+        let lines = conll(60, seed: 13).components(separatedBy: "\n\n").map { block in
+            block.split(separator: "\n").map { $0.split(separator: " ")[0] }.joined(separator: " ")
+        }.filter { !$0.isEmpty }
+        try (lines.joined(separator: "\n") + "\n").write(to: text, atomically: true, encoding: .utf8)
+        return ["dapt", "--text", text.path, "--model", model.path, "--r", "4", "--alpha", "8", "--max-len", "16", "--batch", "4",
+                "--epochs", "4", "--lr", "0.005", "--seed", "3", "--log-every", "1", "--held-out", "0.2", "--dropout", "\(dropout)"]
+    }
+
     /// The environment for children: one BLAS thread (the same kernels in every run).
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment

@@ -46,6 +46,7 @@ public enum NERTuneCommand: Command {
             --max-len N (128) --batch B (16) --epochs N (1) --max-steps N --lr X (5e-4) --warmup R (0.06)
             --weight-decay X (0.01) --mlm-probability P (0.15) --whole-word --held-out R (0.05)
             --seed S (42) --encoding utf8|latin1  --head-warmup N (0: steps fitting a new MLM head alone first)
+            --checkpoint-every N (200; 0 = end only)  --resume DIR (continue from DIR's training_checkpoint.safetensors)
           build-dapt-text  WordNet glosses disjoint from the NER data, one per line (< 1 MB)
             --out F (data/text/dapt.txt) --wordnet DIR --ner-data DIR (data/text) --max-bytes N (900000) --seed S (2024)
         """
@@ -220,7 +221,7 @@ public enum NERTuneCommand: Command {
 
     static let daptOptions: Set<String> = [
         "text", "model", "out", "r", "alpha", "dropout", "target", "max-len", "batch", "epochs", "max-steps", "lr", "warmup",
-        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup",
+        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup", "checkpoint-every", "resume",
     ]
 
     /// Parses `dapt` options (separate from running, so tests can check it).
@@ -266,7 +267,13 @@ public enum NERTuneCommand: Command {
         // Text first: a bad file is reported before seconds go into loading the model.
         let lines = try DAPTTextReader.read(files, encoding: encoding)
         let model = try p.string("model") ?? DefaultModels.miniLM()
-        let r = try DAPTTrainer(options: o, log: printError).run(modelFolder: model, lines: lines, output: URL(fileURLWithPath: out))
+        let trainer = DAPTTrainer(options: o, log: printError)
+        trainer.checkpointEvery = try p.int("checkpoint-every", default: trainer.checkpointEvery)
+        guard trainer.checkpointEvery >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(trainer.checkpointEvery)", expected: "a number of steps ≥ 0") }
+        trainer.resumeFrom = p.string("resume").map { URL(fileURLWithPath: $0) }
+        trainer.world = try DistributedWorld.current()
+        let r = try trainer.run(modelFolder: model, lines: lines, output: URL(fileURLWithPath: out))
+        guard trainer.world.isLeader else { return 0 }
         print(String(format: "held-out masked-LM perplexity: before %.3f, after %.3f (%.1f%% lower; %d masked positions)",
                      r.perplexityBefore, r.perplexityAfter, 100 * r.perplexityReduction, r.heldOutPositions))
         if r.splitLines > 0 { print("\(r.splitLines) line(s) longer than --max-len \(o.maxLength) were split across sequences (not truncated)") }
