@@ -91,8 +91,33 @@ enum ResumeSupport {
         var stderr: String
     }
 
+    /// Ends a child that outlives `seconds`: SIGTERM (mpirun passes it on to its ranks), then
+    /// SIGKILL 10 s later; `fired` tells whether it had to. `cancel()` once the child is reaped.
+    final class Watchdog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false, didFire = false
+        init(pid: Int32, seconds: Double) {
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                guard send(pid, SIGTERM) else { return }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 10) { [self] in _ = send(pid, SIGKILL) }
+            }
+        }
+        private func send(_ pid: Int32, _ sig: Int32) -> Bool {
+            lock.lock(); defer { lock.unlock() }
+            guard !done else { return false }
+            didFire = true
+            kill(pid, sig)
+            return true
+        }
+        func cancel() { lock.lock(); done = true; lock.unlock() }
+        var fired: Bool { lock.lock(); defer { lock.unlock() }; return didFire }
+    }
+
     /// Runs `exe args`; when `killWhen` returns true for a stderr line, sends SIGKILL at once.
-    static func run(_ exe: URL, _ args: [String], environment: [String: String], killWhen: ((String) -> Bool)? = nil) throws -> Outcome {
+    /// A child still running after `timeout` seconds is ended (so a hung MPI job fails the
+    /// test instead of hanging the suite) and the outcome says so in `stderr`.
+    static func run(_ exe: URL, _ args: [String], environment: [String: String], timeout: Double = 300,
+                    killWhen: ((String) -> Bool)? = nil) throws -> Outcome {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
@@ -101,6 +126,7 @@ enum ResumeSupport {
         p.standardError = errPipe
         p.standardOutput = outPipe
         try p.run()
+        let watchdog = Watchdog(pid: p.processIdentifier, seconds: timeout)
         var errText = "", pending = "", killed = false
         let handle = errPipe.fileHandleForReading
         while true {
@@ -120,6 +146,8 @@ enum ResumeSupport {
         }
         let outText = String(decoding: outPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
+        watchdog.cancel()
+        if watchdog.fired { errText += "\n[test] \(exe.lastPathComponent) did not finish within \(Int(timeout)) s and was stopped\n" }
         return Outcome(status: p.terminationStatus, killedBySignal: p.terminationReason == .uncaughtSignal, stdout: outText, stderr: errText)
     }
 

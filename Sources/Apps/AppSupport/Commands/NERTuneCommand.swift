@@ -7,6 +7,8 @@ import Text
 /// silver-standard data. The work is done by `Text`'s NER task; this file only parses arguments.
 public enum NERTuneCommand: Command {
     public static let name = "ner-tune"
+    /// `train` and `dapt` split each batch over MPI ranks; the other subcommands do not train.
+    public static let supportsDistributed = true
     public static let usage = """
         usage: ner-tune <command> [options]
 
@@ -28,6 +30,8 @@ public enum NERTuneCommand: Command {
             --checkpoint-every N  training checkpoint every N steps and at the end (200; 0 = end only)
             --resume DIR   continue the run whose --out folder (checkpoint) is DIR; same options
                            required. Under `mpirun -np N` the ranks split each --batch (see README)
+            --threads N    threads per process (each MPI rank), our loops and OpenBLAS
+                           (default: PEFTKIT_THREADS, else the CPUs the process may run on)
           eval           score an adapter on a CoNLL file (seqeval default and strict IOB2)
             --adapter DIR --data F [--model DIR] [--json F]
           predict        tag a CoNLL file (first column = tokens; other columns kept as gold
@@ -47,6 +51,7 @@ public enum NERTuneCommand: Command {
             --weight-decay X (0.01) --mlm-probability P (0.15) --whole-word --held-out R (0.05)
             --seed S (42) --encoding utf8|latin1  --head-warmup N (0: steps fitting a new MLM head alone first)
             --checkpoint-every N (200; 0 = end only)  --resume DIR (continue from DIR's training_checkpoint.safetensors)
+            --threads N (per process / MPI rank)
           build-dapt-text  WordNet glosses disjoint from the NER data, one per line (< 1 MB)
             --out F (data/text/dapt.txt) --wordnet DIR --ner-data DIR (data/text) --max-bytes N (900000) --seed S (2024)
         """
@@ -99,7 +104,7 @@ public enum NERTuneCommand: Command {
 
     static let trainOptions: Set<String> = [
         "train", "dev", "test", "model", "method", "r", "alpha", "target", "epochs", "lr", "batch", "max-length",
-        "warmup", "weight-decay", "patience", "seed", "out", "log-every", "checkpoint-every", "resume",
+        "warmup", "weight-decay", "patience", "seed", "out", "log-every", "checkpoint-every", "resume", ThreadsOption.key,
     ]
 
     /// Parses `train` options into settings (separate from running, so tests can check it).
@@ -138,6 +143,7 @@ public enum NERTuneCommand: Command {
         let p = try Arguments(args, options: trainOptions, flags: [])
         try noPositional(p, "train")
         let o = try trainingOptions(p)
+        try ThreadsOption.apply(p)
         // The embedded data is the default as a whole: its test split is used only when the
         // training file is also the default one.
         let trainPath = p.string("train", default: "data/text/train.conll")
@@ -222,6 +228,7 @@ public enum NERTuneCommand: Command {
     static let daptOptions: Set<String> = [
         "text", "model", "out", "r", "alpha", "dropout", "target", "max-len", "batch", "epochs", "max-steps", "lr", "warmup",
         "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup", "checkpoint-every", "resume",
+        ThreadsOption.key,
     ]
 
     /// Parses `dapt` options (separate from running, so tests can check it).
@@ -260,6 +267,7 @@ public enum NERTuneCommand: Command {
         let files = try daptTextFiles(p)
         guard let out = p.string("out") else { throw ArgumentError.missingRequired("out") }
         let o = try daptSettings(p)
+        try ThreadsOption.apply(p)
         let encodingName = p.string("encoding", default: "utf8")
         guard let encoding = DAPTTextEncoding(rawValue: encodingName) else {
             throw ArgumentError.badValue("encoding", encodingName, expected: "utf8 or latin1")
