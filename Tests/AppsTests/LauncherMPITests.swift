@@ -12,16 +12,20 @@ import TestSupport
         return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
     }
 
-    @Test("vision-adapt under an MPI launcher: one line, exit 2; ner-tune gets past the launcher")
+    @Test("kg-query under an MPI launcher: one line, exit 2; ner-tune gets past the launcher; vision-adapt eval refuses")
     func refusesUnlessDistributed() throws {
-        guard let vision = Self.executable("vision-adapt"), let ner = Self.executable("ner-tune") else {
-            Issue.record("vision-adapt / ner-tune are not built (.build/release); build with --build-tests first")
+        guard let kg = Self.executable("kg-query"), let ner = Self.executable("ner-tune"), let vision = Self.executable("vision-adapt") else {
+            Issue.record("kg-query / ner-tune / vision-adapt are not built (.build/release); build with --build-tests first")
             return
         }
         let env = ResumeSupport.environment(["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"])
-        let r = try ResumeSupport.run(vision, ["train", "--data", "/nonexistent", "--out", "/nonexistent/out"], environment: env, timeout: 60)
+        let r = try ResumeSupport.run(kg, ["train", "--data", "/nonexistent"], environment: env, timeout: 60)
         #expect(r.status == 2)
-        #expect(r.stderr == "vision-adapt does not support mpirun yet\n", "\(r.stderr)")
+        #expect(r.stderr == "kg-query does not support mpirun yet\n", "\(r.stderr)")
+        // vision-adapt trains data-parallel, but its other subcommands would run N copies.
+        let v = try ResumeSupport.run(vision, ["eval", "--adapter", "/nonexistent", "--data", "/nonexistent"], environment: env, timeout: 60)
+        #expect(v.status == 1)
+        #expect(v.stderr == "vision-adapt: error: vision-adapt eval does not support mpirun yet (only train does)\n", "\(v.stderr)")
         // ner-tune is distributed-aware: the launcher lets it through and the command's own
         // argument check answers (before MPI would be loaded).
         let n = try ResumeSupport.run(ner, ["train", "--threads", "0"], environment: env, timeout: 60)
