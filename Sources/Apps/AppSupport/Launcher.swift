@@ -15,6 +15,12 @@ public enum Launcher {
             print(C.usage)
             return 0
         }
+        // Under mpirun every rank runs main; a command that does not split its work would run
+        // N copies of the same job over the same output folder.
+        if !C.supportsDistributed && DistributedWorld.wantsMPI() {
+            FileHandle.standardError.write(Data("\(C.name) does not support mpirun yet\n".utf8))
+            return 2
+        }
         do {
             return try C.run(args)
         } catch {

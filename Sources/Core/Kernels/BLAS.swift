@@ -81,4 +81,7 @@ public enum BLAS {
 
     /// Threads OpenBLAS will use.
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets the threads OpenBLAS uses from now on (the apps' `--threads N`).
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 }

@@ -1,16 +1,62 @@
 import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How many worker threads our own loops use (OpenBLAS manages its own pool).
 public enum Parallelism {
-    /// Number of chunks to split loops into; the machine's active processor count.
-    public static let workers: Int = max(1, ProcessInfoCount.activeProcessors)
+    /// 0 = not chosen yet (`workers` then uses the default below).
+    private static let chosen = Atomic<Int>(0)
+
+    /// Number of chunks our parallel loops split into. In this order: the count set with
+    /// `setWorkers` (the apps' `--threads N`), the environment variable `PEFTKIT_THREADS`
+    /// (a positive integer), else the CPUs this process may run on (`sched_getaffinity`, so a
+    /// rank that `mpirun`, `taskset` or a container binds to one core uses one worker;
+    /// `ProcessInfo.activeProcessorCount` ignores that binding on Linux).
+    public static var workers: Int {
+        let n = chosen.load(ordering: .relaxed)
+        if n > 0 { return n }
+        let d = defaultWorkers(environment: ProcessInfo.processInfo.environment)
+        chosen.store(d, ordering: .relaxed)
+        return d
+    }
+
+    /// Sets the worker count for the rest of the process (`--threads N`); `n` must be ≥ 1.
+    public static func setWorkers(_ n: Int) {
+        precondition(n >= 1, "Parallelism.setWorkers: \(n) is not a positive thread count")
+        chosen.store(n, ordering: .relaxed)
+    }
+
+    /// `PEFTKIT_THREADS` when it is a positive integer, else `affinityCPUCount()`.
+    public static func defaultWorkers(environment: [String: String]) -> Int {
+        if let s = environment["PEFTKIT_THREADS"], let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 { return n }
+        return affinityCPUCount()
+    }
+
+    /// CPUs in this thread's affinity mask (Linux `sched_getaffinity`); elsewhere, or if the
+    /// call fails, the active processor count.
+    public static func affinityCPUCount() -> Int {
+        #if os(Linux)
+        // glibc declares sched_getaffinity only under _GNU_SOURCE, which Swift's Glibc module
+        // does not define, so the symbol is looked up at run time (dlsym(RTLD_DEFAULT, …)).
+        typealias GetAffinity = @convention(c) (Int32, Int, UnsafeMutableRawPointer) -> Int32
+        if let symbol = dlsym(nil, "sched_getaffinity") {
+            let call = unsafeBitCast(symbol, to: GetAffinity.self)
+            // A mask of 8192 CPUs (glibc's cpu_set_t holds 1024); the kernel fails with EINVAL
+            // only when the machine has more, and then we fall back below.
+            var mask = [UInt64](repeating: 0, count: 128)
+            let ok = mask.withUnsafeMutableBytes { call(0, $0.count, $0.baseAddress!) } == 0
+            let bits = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+            if ok && bits > 0 { return bits }
+        }
+        #endif
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
     /// Loops with less total work than this run on the calling thread (thread hop costs ~µs).
     public static let minimumWorkPerSplit = 32_768
-}
-
-import Foundation
-enum ProcessInfoCount {
-    static var activeProcessors: Int { ProcessInfo.processInfo.activeProcessorCount }
 }
 
 /// A raw pointer that may cross into `concurrentPerform` workers. Each worker must write a

@@ -84,6 +84,14 @@ public struct DAPTResult: Sendable {
 public final class DAPTTrainer {
     public let options: DAPTOptions
     public let log: (String) -> Void
+    /// A training checkpoint of the LoRA phase is written into the output folder every this
+    /// many steps and at the end (0: only at the end). The head warm-up is not checkpointed: a
+    /// resumed run repeats it (it is deterministic) and then loads the checkpoint.
+    public var checkpointEvery = 200
+    /// A folder (or checkpoint file) to continue from; its config must match.
+    public var resumeFrom: URL?
+    /// The ranks training together; `--batch` stays the global batch.
+    public var world: any Distributed = SingleProcess()
 
     public init(options: DAPTOptions, log: @escaping (String) -> Void = { _ in }) {
         self.options = options
@@ -95,6 +103,8 @@ public final class DAPTTrainer {
     public func run(modelFolder: String, lines: [String], output: URL) throws -> DAPTResult {
         let o = options
         try o.validate()
+        // Rank 0 alone logs.
+        let log = world.isLeader ? self.log : { _ in }
         let (model, tokenizer, checkpoint) = try BertForMaskedLM.load(folder: modelFolder, seed: o.seed)
         guard o.maxLength <= model.bert.config.maxPositionEmbeddings else {
             throw DAPTError("--max-len \(o.maxLength) is more than the model's \(model.bert.config.maxPositionEmbeddings) positions; use at most that")
@@ -125,8 +135,11 @@ public final class DAPTTrainer {
             let head = model.cls.predictions.transform.namedParameters(prefix: "cls.predictions.transform")
             let n = o.headWarmupSteps
             log("dapt: fitting the MLM head alone for \(n) steps (encoder frozen)")
+            let headSession = try TrainingSession(command: "ner-tune dapt head", model: model, parameters: head, optimizer: SGD(learningRate: 0),
+                                                  config: [:], folder: nil, every: 0, world: world)
             _ = try trainLoop(model, params: head, sequences: train.sequences, masking: masking, steps: n,
-                              schedule: .linear(warmup: Int((Double(n) * o.warmupRatio).rounded()), total: n), salt: 1 << 20, label: "dapt head")
+                              schedule: .linear(warmup: Int((Double(n) * o.warmupRatio).rounded()), total: n), salt: 1 << 20, label: "dapt head",
+                              session: headSession, log: log)
         }
         let before = try perplexity.evaluate(model)
         log(String(format: "dapt: held-out perplexity before %.3f (%d masked positions in %d sequences)", before.perplexity,
@@ -147,9 +160,19 @@ public final class DAPTTrainer {
         let schedule = LRSchedule.linear(warmup: Int((Double(totalSteps) * o.warmupRatio).rounded()), total: totalSteps)
         log("dapt: \(split.train.count) training lines → \(train.sequences.count) sequences of ≤ \(o.maxLength) (\(train.tokenCount) tokens); \(totalSteps) steps, batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)")
 
+        let optimizer = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let session = try TrainingSession(command: "ner-tune dapt", model: model, parameters: params, optimizer: optimizer,
+                                          config: Self.checkpointConfig(o, lines: lines), folder: output, every: checkpointEvery, world: world)
+        var resumeStep = 0
+        if let resumeFrom {
+            resumeStep = try session.resume(from: resumeFrom).position.step
+            log("dapt: resumed from \(TrainingCheckpoint.file(in: resumeFrom).path) at step \(resumeStep)")
+        }
         let started = Date()
         let (step, tokens) = try trainLoop(model, params: params, sequences: train.sequences, masking: masking, steps: totalSteps,
-                                           schedule: schedule, salt: 0, label: "dapt")
+                                           schedule: schedule, salt: 0, label: "dapt", session: session, optimizer: optimizer,
+                                           startStep: resumeStep, log: log)
+        try session.checkpoint(TrainingPosition(step: step, finished: true))
         let trainSeconds = Date().timeIntervalSince(started)
         model.eval()
         let after = try perplexity.evaluate(model)
@@ -165,7 +188,8 @@ public final class DAPTTrainer {
             throw DAPTError("the merged encoder deviates from the adapted one by \(check.relativeDeviation) (relative) on a held-out batch; nothing was exported")
         }
         try peft.mergeAndUnload()
-        try BertFolderExport.write(model.bert, source: checkpoint, tokenizer: tokenizer, to: output)
+        if world.isLeader { try BertFolderExport.write(model.bert, source: checkpoint, tokenizer: tokenizer, to: output) }
+        DistributedWorld.markCompleted()
         log("dapt: wrote the merged encoder to \(output.path) (config.json, model.safetensors, vocab.txt)")
         return DAPTResult(
             trainSequences: train.sequences.count, heldOutSequences: held.sequences.count, trainTokens: train.tokenCount,
@@ -178,9 +202,11 @@ public final class DAPTTrainer {
     /// gradient clipping), cycling through `sequences` in seeded shuffled epochs. Masks are
     /// dynamic (fresh per epoch) and reproducible: stream = salt + epoch·2³² + sequence index.
     func trainLoop(_ model: BertForMaskedLM, params: [(String, Tensor)], sequences: [[Int]], masking: MLMMasking, steps totalSteps: Int,
-                   schedule: LRSchedule, salt: UInt64, label: String) throws -> (steps: Int, tokens: Int) {
+                   schedule: LRSchedule, salt: UInt64, label: String, session: TrainingSession,
+                   optimizer given: AdamW? = nil, startStep: Int = 0, log: (String) -> Void) throws -> (steps: Int, tokens: Int) {
         let o = options
-        let optimizer = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let optimizer = given ?? AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let world = session.world
         model.train()
         defer { model.eval() }
         var step = 0, tokens = 0, lossSum = 0.0, lossCount = 0, epoch: UInt64 = 0
@@ -190,23 +216,33 @@ public final class DAPTTrainer {
             var rng = SplitMix64(seed: o.seed).fork(salt + epoch + 1)
             WordNetNERBuilder.shuffle(&order, &rng)
             for b in stride(from: 0, to: order.count, by: o.batchSize) where step < totalSteps {
-                let idx = Array(order[b..<min(b + o.batchSize, order.count)])
+                // Steps a resumed run already did: same order and stream numbers, no work.
+                if step < startStep { step += 1; continue }
+                // Each rank masks its slice with the per-sequence streams, so the masks are the
+                // single-process ones whatever the number of ranks.
+                let idx = session.shard(Array(order[b..<min(b + o.batchSize, order.count)]))
                 let streams = idx.map { salt + (epoch << 32 | UInt64($0)) }
-                let batch = try masking.batch(idx.map { sequences[$0] }, streams: streams)
+                let batch: MaskedBatch? = try idx.isEmpty ? nil : masking.batch(idx.map { sequences[$0] }, streams: streams)
                 optimizer.learningRate = schedule.learningRate(at: step, base: o.learningRate)
                 step += 1
-                guard !batch.positions.isEmpty else { continue }
-                let loss = try model.loss(batch).loss
-                let value = Double(loss.item)
-                guard value.isFinite else {
-                    throw DAPTError("training diverged (loss \(value) at step \(step)); lower --lr (now \(o.learningRate))")
+                let picked = batch?.positions.count ?? 0
+                var value = 0.0, batchTokens = batch?.input.attentionMask.reduce(0, +) ?? 0
+                if world.size == 1 {
+                    guard picked > 0 else { continue }
+                } else {
+                    // Every rank must take part in the all-reduce, also without masked positions.
+                    if let batch, picked > 0 { value = try Self.backward(model, batch, step: step, lr: o.learningRate) }
+                    let (total, sums) = try session.averageGradients(localWeight: Double(picked), extras: [Float(value) * Float(picked), Float(batchTokens)])
+                    value = Double(sums[0]) / total
+                    batchTokens = Int(sums[1])
                 }
-                loss.backward()
+                if world.size == 1, let batch { value = try Self.backward(model, batch, step: step, lr: o.learningRate) }
                 _ = clipGradNorm(params, maxNorm: o.maxGradNorm)
                 optimizer.step(params)
                 optimizer.zeroGrad(params)
-                tokens += batch.input.attentionMask.reduce(0, +)
+                tokens += batchTokens
                 lossSum += value; lossCount += 1
+                try session.checkpointIfDue(TrainingPosition(step: step))
                 if step % max(o.logEvery, 1) == 0 || step == totalSteps {
                     let elapsed = Date().timeIntervalSince(started)
                     log(label + String(format: ": step %d/%d loss %.4f lr %.2e %.0f tok/s", step, totalSteps, lossSum / Double(max(lossCount, 1)),
@@ -217,5 +253,25 @@ public final class DAPTTrainer {
             epoch += 1
         }
         return (step, tokens)
+    }
+
+    /// Masked-LM loss of one batch, backward; returns the loss (one-line error when not finite).
+    static func backward(_ model: BertForMaskedLM, _ batch: MaskedBatch, step: Int, lr: Double) throws -> Double {
+        let loss = try model.loss(batch).loss
+        let value = Double(loss.item)
+        guard value.isFinite else {
+            throw DAPTError("training diverged (loss \(value) at step \(step)); lower --lr (now \(lr))")
+        }
+        loss.backward()
+        return value
+    }
+
+    /// The settings a resumed DAPT run must share with its checkpoint, plus a hash of the text.
+    static func checkpointConfig(_ o: DAPTOptions, lines: [String]) -> [String: String] {
+        ["r": "\(o.rank)", "alpha": "\(o.alpha)", "dropout": "\(o.dropout)", "target": o.targets.joined(separator: ","),
+         "max-len": "\(o.maxLength)", "batch": "\(o.batchSize)", "epochs": "\(o.epochs)", "max-steps": o.maxSteps.map { "\($0)" } ?? "none",
+         "head-warmup": "\(o.headWarmupSteps)", "lr": "\(o.learningRate)", "warmup": "\(o.warmupRatio)", "weight-decay": "\(o.weightDecay)",
+         "max-grad-norm": "\(o.maxGradNorm)", "mlm-probability": "\(o.mlmProbability)", "whole-word": "\(o.wholeWordMask)",
+         "held-out": "\(o.heldOutFraction)", "seed": "\(o.seed)", "text": ModelFingerprint.of(strings: lines)]
     }
 }

@@ -15,6 +15,14 @@ public final class NERTrainer {
     public let options: NERTrainingOptions
     /// Receives progress lines (the command sends them to stderr).
     public let log: (String) -> Void
+    /// A training checkpoint (`TrainingCheckpoint`) is written into the output folder every
+    /// this many optimizer steps and at the end; 0 writes only the final one.
+    public var checkpointEvery = 200
+    /// A run folder (or checkpoint file) to continue from; its config must match.
+    public var resumeFrom: URL?
+    /// The ranks training together. `--batch` stays the global batch: each step's windows are
+    /// split over the ranks, so any number of ranks follows the single-process trajectory.
+    public var world: any Distributed = SingleProcess()
 
     public init(options: NERTrainingOptions, log: @escaping (String) -> Void = { _ in }) {
         self.options = options
@@ -27,6 +35,8 @@ public final class NERTrainer {
     public func run(modelFolder: String, train: CoNLLFile, dev: CoNLLFile, test: CoNLLFile?, output: URL) throws -> (tagger: NERTagger, results: NERRunResults) {
         let o = options
         try o.validate()
+        // Rank 0 alone logs (the others report only errors, by throwing).
+        let log = world.isLeader ? self.log : { _ in }
         let labels = NERLabels(inferredFrom: train)
         guard !labels.entityTypes.isEmpty else {
             throw CoNLLError.malformed(path: train.path, line: train.sentences.first?.lines.first ?? 1, problem: "the training file has no entity tags (only O); nothing to learn")
@@ -54,6 +64,12 @@ public final class NERTrainer {
         let totalSteps = stepsPerEpoch * o.epochs
         let schedule = LRSchedule.linear(warmup: Int((Double(totalSteps) * o.warmupRatio).rounded()), total: totalSteps)
         let optimizer = AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let session = try TrainingSession(command: "ner-tune train", model: model, parameters: params, optimizer: optimizer,
+                                          config: Self.checkpointConfig(o, labels: labels, train: train, dev: dev),
+                                          folder: output, every: checkpointEvery, world: world)
+        if world.size > 1 {
+            log("ner-tune: data parallel, \(world.summary); batch \(o.batchSize) split over the ranks, \(session.reducer.bytesPerStep(extras: 2)) bytes all-reduced per step")
+        }
         log("ner-tune: \(train.sentences.count) training sentences → \(windows.count) windows (max length \(o.maxLength)), \(stepsPerEpoch) steps/epoch × \(o.epochs) epochs, lr \(o.effectiveLearningRate), batch \(o.batchSize), seed \(o.seed)")
 
         var history: [NERRunResults.Epoch] = []
@@ -61,36 +77,90 @@ public final class NERTrainer {
         var sinceBest = 0, step = 0, stoppedEarly = false
         var trainedTokens = 0, trainSeconds = 0.0
         let started = Date()
-        for epoch in 1...o.epochs {
+        var start = TrainingPosition()
+        var allReduceSeconds = 0.0
+        var resumed: NERResumeState?
+        if let resumeFrom {
+            let ckpt = try session.resume(from: resumeFrom)
+            let state = try NERResumeState.decode(ckpt.progress, file: TrainingCheckpoint.file(in: resumeFrom).path)
+            start = ckpt.position
+            (history, sinceBest, step, stoppedEarly) = (state.history, state.sinceBest, ckpt.position.step, state.stoppedEarly)
+            (trainedTokens, trainSeconds) = (state.trainedTokens, state.trainSeconds)
+            if let epoch = state.bestEpoch, let f1 = state.bestF1, let weights = Self.bestWeights(params, from: ckpt) {
+                // The best epoch's dev evaluation, recomputed from its saved weights (deterministic) for results.json.
+                let current = params.map { $0.1.storage }
+                for ((_, p), w) in zip(params, weights) { p.storage = w }
+                let (devEval, _) = try tagger.evaluate(dev, labelSource: train.path)
+                for ((_, p), w) in zip(params, current) { p.storage = w }
+                best = (f1, epoch, devEval, weights)
+            }
+            resumed = state
+            log("ner-tune: resumed from \(TrainingCheckpoint.file(in: resumeFrom).path) at step \(step) (epoch \(start.epoch), batch \(start.batchInEpoch))"
+                + (start.finished ? "; training had finished" : ""))
+        }
+        /// The progress record of a checkpoint written now.
+        func progress(_ lossSum: Double, _ lossCount: Int, _ windowTokens: Int) throws -> String {
+            try NERResumeState(history: history, bestEpoch: best?.epoch, bestF1: best?.f1, sinceBest: sinceBest, stoppedEarly: stoppedEarly,
+                               lossSum: lossSum, lossCount: lossCount, windowTokens: windowTokens,
+                               trainedTokens: trainedTokens, trainSeconds: trainSeconds).json()
+        }
+        for epoch in 1...o.epochs where epoch >= start.epoch && !start.finished && !stoppedEarly {
             var rng = SplitMix64(seed: o.seed).fork(UInt64(epoch))
             let batches = NERFeatures.trainingBatches(windows, batchSize: o.batchSize, rng: &rng)
             model.train()
             var lossSum = 0.0, lossCount = 0, windowTokens = 0
+            if epoch == start.epoch, let r = resumed { (lossSum, lossCount, windowTokens) = (r.lossSum, r.lossCount, r.windowTokens) }
             let epochStart = Date()
-            for (b, indices) in batches.enumerated() {
-                let (input, targets, tokens) = try NERFeatures.batch(windows, indices, tokenizer: tagger.tokenizer)
+            for (b, global) in batches.enumerated() where !start.alreadyTrained(epoch: epoch, batch: b) {
+                let indices = session.shard(global)
                 optimizer.learningRate = schedule.learningRate(at: step, base: o.effectiveLearningRate)
-                let loss = try model.loss(logits: try model.logits(input), labels: targets)
-                let value = Double(loss.item)
-                guard value.isFinite else {
-                    throw NERTaskError.badOption("training diverged (loss \(value) at epoch \(epoch), step \(b + 1)); lower --lr (now \(o.effectiveLearningRate))")
+                var value = 0.0, tokens = 0
+                var input: BertInput?, targets: [Int] = [], batchTokens = 0
+                if !indices.isEmpty {
+                    let batch = try NERFeatures.batch(windows, indices, tokenizer: tagger.tokenizer)
+                    (input, targets, batchTokens) = (batch.input, batch.labels, batch.tokens)
                 }
-                loss.backward()
+                let labelled = targets.reduce(0) { $0 + ($1 == LabelAlignment.ignoreIndex ? 0 : 1) }
+                // With several ranks a slice without labelled tokens sits the step out (weight 0).
+                if let input, world.size == 1 || labelled > 0 {
+                    let loss = try model.loss(logits: try model.logits(input), labels: targets)
+                    value = Double(loss.item)
+                    guard value.isFinite else {
+                        throw NERTaskError.badOption("training diverged (loss \(value) at epoch \(epoch), step \(b + 1)); lower --lr (now \(o.effectiveLearningRate))")
+                    }
+                    loss.backward()
+                    tokens = batchTokens
+                }
+                if world.size > 1 {
+                    let reduceStart = Date()
+                    defer { allReduceSeconds += Date().timeIntervalSince(reduceStart) }
+                    // Weighted by labelled tokens: the mean loss of the whole global batch, as in one process.
+                    let (total, sums) = try session.averageGradients(localWeight: Double(labelled), extras: [Float(value) * Float(labelled), Float(tokens)])
+                    value = Double(sums[0]) / total
+                    tokens = Int(sums[1])
+                }
                 _ = clipGradNorm(params, maxNorm: o.maxGradNorm)
                 optimizer.step(params)
                 optimizer.zeroGrad(params)
                 step += 1
                 lossSum += value; lossCount += 1
                 windowTokens += tokens
+                try session.checkpointIfDue(TrainingPosition(step: step, epoch: epoch, batchInEpoch: b + 1),
+                                            progress: try progress(lossSum, lossCount, windowTokens),
+                                            extraTensors: Self.bestTensors(params, best?.weights))
                 if (b + 1) % max(o.logEvery, 1) == 0 || b + 1 == batches.count {
                     let elapsed = Date().timeIntervalSince(epochStart)
-                    let perStep = (trainSeconds + elapsed) / Double(step)
+                    let perStep = (trainSeconds + elapsed) / Double(max(step - start.step, 1))
                     log(String(format: "epoch %d/%d step %d/%d loss %.4f lr %.2e %.0f tok/s", epoch, o.epochs, b + 1, batches.count,
                                lossSum / Double(lossCount), optimizer.learningRate, Double(windowTokens) / max(elapsed, 1e-9))
                         + " ETA " + Self.duration(perStep * Double(totalSteps - step)))
                 }
             }
             let epochSeconds = Date().timeIntervalSince(epochStart)
+            if world.size > 1 {
+                log(String(format: "ner-tune: time in all-reduce (including waits for the other ranks) %.3f s over %d steps, %.2f ms per step", allReduceSeconds, step - start.step,
+                           1000 * allReduceSeconds / Double(max(step - start.step, 1))))
+            }
             trainSeconds += epochSeconds
             trainedTokens += windowTokens
 
@@ -103,7 +173,7 @@ public final class NERTrainer {
                 + (improved ? ", best so far: saved" : ""))
             if improved {
                 best = (devEval.f1, epoch, devEval, params.map { $0.1.storage })
-                try tagger.save(to: output)
+                if world.isLeader { try tagger.save(to: output) }
                 sinceBest = 0
             } else {
                 sinceBest += 1
@@ -114,6 +184,9 @@ public final class NERTrainer {
                 }
             }
         }
+        // The final checkpoint: resuming from it only re-runs the test evaluation.
+        try session.checkpoint(TrainingPosition(step: step, epoch: o.epochs + 1, finished: true), progress: try progress(0, 0, 0),
+                               extraTensors: Self.bestTensors(params, best?.weights))
         guard let best else { throw NERTaskError.badOption("no epoch ran") }
         // Back to the best weights (the saved checkpoint) for the test score and the caller.
         for ((_, p), w) in zip(params, best.weights) { p.storage = w }
@@ -131,7 +204,8 @@ public final class NERTrainer {
             dev: best.evaluation.json, test: testEval?.json,
             trainSeconds: trainSeconds, wallSeconds: Date().timeIntervalSince(started),
             trainTokensPerSecond: Double(trainedTokens) / max(trainSeconds, 1e-9))
-        try AtomicFile.write(try NERJSON.encode(results), to: output.appendingPathComponent("results.json"))
+        if world.isLeader { try AtomicFile.write(try NERJSON.encode(results), to: output.appendingPathComponent("results.json")) }
+        DistributedWorld.markCompleted()
         return (tagger, results)
     }
 

@@ -39,12 +39,23 @@ public enum VisionAdaptTask {
     ///
     /// `evalPerClass` keeps only the first N evaluation images of each class (path order), for
     /// quick runs; nil evaluates them all.
+    ///
+    /// `checkpointEvery` (nil: no checkpoints) writes `training_checkpoint.safetensors` into
+    /// each seed's adapter folder every N steps (0: only at the end); `resume` is the `out` of
+    /// an interrupted run: each seed continues from its folder's checkpoint (with several
+    /// seeds, a seed that had not started yet starts afresh). Under `world` with several
+    /// ranks every rank trains on its slice of each batch and rank 0 alone evaluates and
+    /// writes; the other ranks return a report without runs.
     public static func train(data: URL, options base: VisionAdaptOptions, seeds: [UInt64], out: URL, strict: Bool = false,
-                             evalPerClass: Int? = nil, backbone makeBackbone: () throws -> VisionBackbone, log: (String) -> Void) throws -> TrainReport {
+                             evalPerClass: Int? = nil, checkpointEvery: Int? = nil, resume: URL? = nil,
+                             world: any Distributed = SingleProcess(),
+                             backbone makeBackbone: () throws -> VisionBackbone, log: (String) -> Void) throws -> TrainReport {
+        // Rank 0 alone reports progress.
+        func say(_ line: String) { if world.isLeader { log(line) } }
         try base.validate()
         guard !seeds.isEmpty else { throw DatasetError("--seeds is empty") }
         let splits = try ImageFolderSplits(root: data, strict: strict)
-        for w in splits.warnings { log("warning: " + w) }
+        for w in splits.warnings { say("warning: " + w) }
         let classes = splits.train.classes
         guard classes.count >= 2 else { throw DatasetError("\(data.path): only \(classes.count) class found; classification needs at least 2 class folders") }
         var runs: [SeedRun] = []
@@ -65,36 +76,47 @@ public enum VisionAdaptTask {
             guard !evalSamples.isEmpty else {
                 throw DatasetError("\(data.path): no image left for evaluation (no test/ split and every image is in the \(options.shots)-shot support set); add a test/ folder or lower --shots")
             }
-            log("seed \(seed): \(support.count) training images (\(options.shots) per class × \(classes.count) classes), \(evalSamples.count) evaluation images (\(evaluatedOn))")
+            say("seed \(seed): \(support.count) training images (\(options.shots) per class × \(classes.count) classes), \(evalSamples.count) evaluation images (\(evaluatedOn))")
             let loaded = try ImageFolder.loadImages(support, strict: strict)
-            for line in loaded.skipped { log("warning: " + line) }
+            for line in loaded.skipped { say("warning: " + line) }
             let backbone = try makeBackbone()
             family = backbone.family
             source = backbone.source
             let size = options.imageSize ?? backbone.nativeImageSize
             imageSize = size
-            log("  frozen features of the support set at \(size) px")
+            say("  frozen features of the support set at \(size) px")
             let features = try VisionAdaptTrainer.features(backbone, images: loaded.images, size: size)
             let model = try VisionAdaptModel.create(backbone: backbone, classes: classes, options: options,
                                                     supportFeatures: features, labels: loaded.labels)
-            if let r = model.injection { log("  " + r.description) }
-            log("  method \(options.method.rawValue): \(model.trainableCount) trainable values, \(options.resolvedIterations) iterations, batch \(min(options.batchSize, loaded.images.count))")
+            if let r = model.injection { say("  " + r.description) }
+            say("  method \(options.method.rawValue): \(model.trainableCount) trainable values, \(options.resolvedIterations) iterations, batch \(min(options.batchSize, loaded.images.count))")
             var summary: TrainingSummary?
+            let dir = seeds.count == 1 ? out : out.appendingPathComponent("seed-\(seed)")
             switch options.method {
             case .zeroshot: summary = nil
-            case .probe: summary = try VisionAdaptTrainer.trainProbe(model, features: features, labels: loaded.labels, log: log)
-            default: summary = try VisionAdaptTrainer.train(model, images: loaded.images, labels: loaded.labels, log: log)
+            case .probe: summary = try VisionAdaptTrainer.trainProbe(model, features: features, labels: loaded.labels, log: say)
+            default:
+                var from = resume.map { seeds.count == 1 ? $0 : $0.appendingPathComponent("seed-\(seed)") }
+                if let f = from, seeds.count > 1, !TrainingCheckpoint.exists(in: f) { from = nil }
+                let run = VisionTrainingRun(checkpointFolder: checkpointEvery == nil ? nil : dir, checkpointEvery: checkpointEvery ?? 0,
+                                            resumeFrom: from, world: world)
+                summary = try VisionAdaptTrainer.train(model, images: loaded.images, labels: loaded.labels, run: run, log: say)
             }
-            let dir = seeds.count == 1 ? out : out.appendingPathComponent("seed-\(seed)")
+            guard world.isLeader else { continue }
             try model.save(to: dir, supportFiles: support.map(\.url), dataRoot: data)
             try model.mergeForInference()
-            log("  evaluating on \(evalSamples.count) images")
-            let report = try model.evaluate(evalSamples, split: evaluatedOn, strict: strict, log: log)
+            say("  evaluating on \(evalSamples.count) images")
+            let report = try model.evaluate(evalSamples, split: evaluatedOn, strict: strict, log: say)
             try write(report, to: dir)
-            log("  seed \(seed): " + String(format: "accuracy %.2f%% (%d/%d)", 100 * report.accuracy, report.correct, report.count))
+            say("  seed \(seed): " + String(format: "accuracy %.2f%% (%d/%d)", 100 * report.accuracy, report.correct, report.count))
             runs.append(SeedRun(seed: seed, adapter: dir.path, trainableParameters: model.trainableCount, training: summary, evaluation: report))
         }
         var perClass: [String: Double] = [:]
+        guard world.isLeader else {
+            return TrainReport(method: base.method, model: source, family: family, data: data.path, shots: base.shots, imageSize: imageSize,
+                               iterations: base.resolvedIterations, evaluatedOn: evaluatedOn, runs: [],
+                               accuracy: SeedStatistics(seeds: [], accuracies: []), perClassAccuracy: [:])
+        }
         for (c, name) in classes.enumerated() {
             let values = runs.compactMap { $0.evaluation.perClass[c].accuracy }
             if !values.isEmpty { perClass[name] = values.reduce(0, +) / Double(values.count) }

@@ -59,7 +59,15 @@ public enum VisionAdaptTrainer {
     }
 
     /// Trains `model` on decoded support `images` with `labels`. `log` receives progress lines.
-    public static func train(_ model: VisionAdaptModel, images: [Image], labels: [Int], log: (String) -> Void) throws -> TrainingSummary {
+    ///
+    /// `run` adds checkpoints (every N steps and at the end), resume, and data parallelism:
+    /// every rank builds the same global batch and its augmentation seeds, takes its slice
+    /// (`DataShard`), and the gradients of the mean loss over the slices are averaged weighted
+    /// by slice size, so N ranks take the single-process steps. The batch order and each
+    /// image's augmentation are pure functions of (seed, step), and the learning rate of the
+    /// step, so a resumed run continues bit-identically.
+    public static func train(_ model: VisionAdaptModel, images: [Image], labels: [Int], run: VisionTrainingRun = VisionTrainingRun(),
+                             log: (String) -> Void) throws -> TrainingSummary {
         let o = model.options
         let total = o.resolvedIterations
         let batch = min(o.batchSize, images.count)
@@ -73,40 +81,75 @@ public enum VisionAdaptTrainer {
         let augmentSeed = SplitMix64(seed: o.seed).fork(0x41_55_47)     // crops and flips
         let augmentation = o.augment ? TrainAugmentation(size: size, interpolation: .bicubic, scale: o.cropScaleMin...1.0,
                                                          normalization: model.backbone.normalization) : nil
+        // The backbone module holds every adapter layer and random generator; the head is
+        // a pure function of the support features, which the data hash covers.
+        let session = try TrainingSession(command: "vision-adapt train", model: model.backbone.module, parameters: params, optimizer: opt,
+                                          config: try VisionTrainingRun.config(options: o, images: images, labels: labels),
+                                          folder: run.checkpointFolder, every: run.checkpointEvery, world: run.world)
+        let world = run.world
+        var first: Float?, recent: [Float] = []
+        var startStep = 0
+        if let dir = run.resumeFrom {
+            let checkpoint = try session.resume(from: dir)
+            let file = TrainingCheckpoint.file(in: dir).path
+            guard checkpoint.position.step <= total else {
+                throw DatasetError("\(file): the checkpoint is at step \(checkpoint.position.step) of a run with \(total) iterations; resume with the options it was saved with")
+            }
+            startStep = checkpoint.position.step
+            let progress = try VisionTrainingProgress.decode(checkpoint.progress, file: file)
+            first = progress.firstLoss
+            recent = progress.recentLosses
+            if world.isLeader { log("  resumed from \(file) at step \(startStep)/\(total)") }
+        }
+        if world.size > 1 && world.isLeader {
+            log("  data parallel, \(world.size) ranks: each takes its slice of the \(batch)-image batch; \(session.reducer.bytesPerStep(extras: 1)) bytes all-reduced per step")
+        }
         model.setTraining(true)
         defer { model.setTraining(false) }
         let start = Date()
         var lastReport = start
-        var first: Float?, recent: [Float] = []
         let every = max(1, total / 20)
-        for step in 0..<total {
+        for step in startStep..<total {
             let idx = batchIndices(step: step, batch: batch, n: images.count, seed: streamSeed.state)
             let seeds = (0..<batch).map { augmentSeed.fork(UInt64(step * batch + $0)).state }
-            let x = pixels(idx.map { images[$0] }, size: size, backbone: model.backbone, augmentation: augmentation, seeds: seeds)
-            let loss = try model.logits(x).crossEntropy(targets: idx.map { labels[$0] })
-            guard loss.item.isFinite else {
-                throw DatasetError("training diverged at step \(step + 1) (loss \(loss.item)); lower --lr")
+            let mine = DataShard.range(count: batch, rank: world.rank, size: world.size)
+            var localLoss: Float = 0
+            if !mine.isEmpty {
+                let x = pixels(mine.map { images[idx[$0]] }, size: size, backbone: model.backbone, augmentation: augmentation,
+                               seeds: Array(seeds[mine]))
+                let loss = try model.logits(x).crossEntropy(targets: mine.map { labels[idx[$0]] })
+                localLoss = loss.item
+                if localLoss.isFinite { loss.backward() }
             }
-            loss.backward()
+            // One process: nothing is exchanged and `stepLoss` is this process's loss.
+            let reduced = try session.averageGradients(localWeight: Double(mine.count), extras: [localLoss * Float(mine.count)])
+            let stepLoss = world.size > 1 ? reduced.sums[0] / Float(reduced.total) : localLoss
+            guard stepLoss.isFinite else {
+                throw DatasetError("training diverged at step \(step + 1) (loss \(stepLoss)); lower --lr")
+            }
             opt.learningRate = schedule.learningRate(at: step, base: o.learningRate)
             opt.step(params)
             opt.zeroGrad(params)
-            if first == nil { first = loss.item }
-            recent.append(loss.item)
+            if first == nil { first = stepLoss }
+            recent.append(stepLoss)
             if recent.count > 20 { recent.removeFirst() }
+            try session.checkpointIfDue(TrainingPosition(step: step + 1), progress: try VisionTrainingProgress(first: first, recent: recent).json())
             let now = Date()
-            if step + 1 == total || (step + 1) % every == 0 || now.timeIntervalSince(lastReport) > 30 {
+            if world.isLeader && (step + 1 == total || (step + 1) % every == 0 || now.timeIntervalSince(lastReport) > 30) {
                 lastReport = now
                 let elapsed = now.timeIntervalSince(start)
-                let rate = Double((step + 1) * batch) / max(elapsed, 1e-9)
-                let eta = elapsed / Double(step + 1) * Double(total - step - 1)
+                let done = step + 1 - startStep
+                let rate = Double(done * batch) / max(elapsed, 1e-9)
+                let eta = elapsed / Double(done) * Double(total - step - 1)
                 log(String(format: "  step %d/%d  loss %.4f  lr %.2e  %.1f img/s  eta %.0fs", step + 1, total,
                            recent.reduce(0, +) / Float(recent.count), opt.learningRate, rate, eta))
             }
         }
+        try session.checkpoint(TrainingPosition(step: total, finished: true), progress: try VisionTrainingProgress(first: first, recent: recent).json())
         let seconds = Date().timeIntervalSince(start)
+        let trained = total - startStep
         return TrainingSummary(iterations: total, batchSize: batch, images: images.count, firstLoss: first, finalLoss: recent.last,
-                               seconds: seconds, imagesPerSecond: Double(total * batch) / max(seconds, 1e-9))
+                               seconds: seconds, imagesPerSecond: Double(trained * batch) / max(seconds, 1e-9))
     }
 
     /// The linear probe: only the head trains, on `features [N, D]` computed once with the

@@ -7,6 +7,8 @@ import Text
 /// silver-standard data. The work is done by `Text`'s NER task; this file only parses arguments.
 public enum NERTuneCommand: Command {
     public static let name = "ner-tune"
+    /// `train` and `dapt` split each batch over MPI ranks; the other subcommands do not train.
+    public static let supportsDistributed = true
     public static let usage = """
         usage: ner-tune <command> [options]
 
@@ -23,7 +25,13 @@ public enum NERTuneCommand: Command {
             --max-length N (\(NERTrainingOptions().maxLength))  --warmup R (\(NERTrainingOptions().warmupRatio))  --weight-decay X (\(NERTrainingOptions().weightDecay))
             --patience N (\(NERTrainingOptions().patience), 0 = never stop early)  --seed S (\(NERTrainingOptions().seed))
             --out DIR      output folder (default runs/ner-<method>): adapter_config.json,
-                           adapter_model.safetensors, label_map.json, results.json
+                           adapter_model.safetensors, label_map.json, results.json,
+                           training_checkpoint.safetensors
+            --checkpoint-every N  training checkpoint every N steps and at the end (200; 0 = end only)
+            --resume DIR   continue the run whose --out folder (checkpoint) is DIR; same options
+                           required. Under `mpirun -np N` the ranks split each --batch (see README)
+            --threads N    threads per process (each MPI rank), our loops and OpenBLAS
+                           (default: PEFTKIT_THREADS, else the CPUs the process may run on)
           eval           score an adapter on a CoNLL file (seqeval default and strict IOB2)
             --adapter DIR --data F [--model DIR] [--json F]
           predict        tag a CoNLL file (first column = tokens; other columns kept as gold
@@ -42,6 +50,8 @@ public enum NERTuneCommand: Command {
             --max-len N (128) --batch B (16) --epochs N (1) --max-steps N --lr X (5e-4) --warmup R (0.06)
             --weight-decay X (0.01) --mlm-probability P (0.15) --whole-word --held-out R (0.05)
             --seed S (42) --encoding utf8|latin1  --head-warmup N (0: steps fitting a new MLM head alone first)
+            --checkpoint-every N (200; 0 = end only)  --resume DIR (continue from DIR's training_checkpoint.safetensors)
+            --threads N (per process / MPI rank)
           build-dapt-text  WordNet glosses disjoint from the NER data, one per line (< 1 MB)
             --out F (data/text/dapt.txt) --wordnet DIR --ner-data DIR (data/text) --max-bytes N (900000) --seed S (2024)
         \(NERCompareTask.usage)
@@ -96,7 +106,7 @@ public enum NERTuneCommand: Command {
 
     static let trainOptions: Set<String> = [
         "train", "dev", "test", "model", "method", "r", "alpha", "target", "epochs", "lr", "batch", "max-length",
-        "warmup", "weight-decay", "patience", "seed", "out", "log-every",
+        "warmup", "weight-decay", "patience", "seed", "out", "log-every", "checkpoint-every", "resume", ThreadsOption.key,
     ]
 
     /// Parses `train` options into settings (separate from running, so tests can check it).
@@ -135,6 +145,7 @@ public enum NERTuneCommand: Command {
         let p = try Arguments(args, options: trainOptions, flags: [])
         try noPositional(p, "train")
         let o = try trainingOptions(p)
+        try ThreadsOption.apply(p)
         // The embedded data is the default as a whole: its test split is used only when the
         // training file is also the default one.
         let trainPath = p.string("train", default: "data/text/train.conll")
@@ -147,8 +158,13 @@ public enum NERTuneCommand: Command {
         let dev = try reader.read(path: devPath)
         let test = try testPath.map { try reader.read(path: $0) }
         let model = try p.string("model") ?? DefaultModels.miniLM()
-        let (_, results) = try NERTrainer(options: o, log: printError).run(
-            modelFolder: model, train: train, dev: dev, test: test, output: URL(fileURLWithPath: out))
+        let trainer = NERTrainer(options: o, log: printError)
+        trainer.checkpointEvery = try p.int("checkpoint-every", default: trainer.checkpointEvery)
+        guard trainer.checkpointEvery >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(trainer.checkpointEvery)", expected: "a number of steps ≥ 0") }
+        trainer.resumeFrom = p.string("resume").map { URL(fileURLWithPath: $0) }
+        trainer.world = try DistributedWorld.current()
+        let (_, results) = try trainer.run(modelFolder: model, train: train, dev: dev, test: test, output: URL(fileURLWithPath: out))
+        guard trainer.world.isLeader else { return 0 }
         let best = results.dev.seqevalDefault.micro
         print(String(format: "dev F1 %.4f (best epoch %d)", best.f1, results.bestEpoch))
         if let t = results.test {
@@ -213,7 +229,8 @@ public enum NERTuneCommand: Command {
 
     static let daptOptions: Set<String> = [
         "text", "model", "out", "r", "alpha", "dropout", "target", "max-len", "batch", "epochs", "max-steps", "lr", "warmup",
-        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup",
+        "weight-decay", "mlm-probability", "held-out", "seed", "encoding", "log-every", "head-warmup", "checkpoint-every", "resume",
+        ThreadsOption.key,
     ]
 
     /// Parses `dapt` options (separate from running, so tests can check it).
@@ -252,6 +269,7 @@ public enum NERTuneCommand: Command {
         let files = try daptTextFiles(p)
         guard let out = p.string("out") else { throw ArgumentError.missingRequired("out") }
         let o = try daptSettings(p)
+        try ThreadsOption.apply(p)
         let encodingName = p.string("encoding", default: "utf8")
         guard let encoding = DAPTTextEncoding(rawValue: encodingName) else {
             throw ArgumentError.badValue("encoding", encodingName, expected: "utf8 or latin1")
@@ -259,7 +277,13 @@ public enum NERTuneCommand: Command {
         // Text first: a bad file is reported before seconds go into loading the model.
         let lines = try DAPTTextReader.read(files, encoding: encoding)
         let model = try p.string("model") ?? DefaultModels.miniLM()
-        let r = try DAPTTrainer(options: o, log: printError).run(modelFolder: model, lines: lines, output: URL(fileURLWithPath: out))
+        let trainer = DAPTTrainer(options: o, log: printError)
+        trainer.checkpointEvery = try p.int("checkpoint-every", default: trainer.checkpointEvery)
+        guard trainer.checkpointEvery >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(trainer.checkpointEvery)", expected: "a number of steps ≥ 0") }
+        trainer.resumeFrom = p.string("resume").map { URL(fileURLWithPath: $0) }
+        trainer.world = try DistributedWorld.current()
+        let r = try trainer.run(modelFolder: model, lines: lines, output: URL(fileURLWithPath: out))
+        guard trainer.world.isLeader else { return 0 }
         print(String(format: "held-out masked-LM perplexity: before %.3f, after %.3f (%.1f%% lower; %d masked positions)",
                      r.perplexityBefore, r.perplexityAfter, 100 * r.perplexityReduction, r.heldOutPositions))
         if r.splitLines > 0 { print("\(r.splitLines) line(s) longer than --max-len \(o.maxLength) were split across sequences (not truncated)") }

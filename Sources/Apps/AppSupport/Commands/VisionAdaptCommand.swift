@@ -7,12 +7,16 @@ import Vision
 /// Progress goes to stderr, results (JSON) to stdout.
 public enum VisionAdaptCommand: Command {
     public static let name = "vision-adapt"
+    /// `train` splits its batches over MPI ranks; the other subcommands refuse mpirun in `run`.
+    public static let supportsDistributed = true
     public static let usage = """
         usage:
           vision-adapt train --data DIR --shots K --out ADAPTER [--model PATH] [--method svd|lora|ln|adapter|probe|zeroshot]
                              [--seeds 1,2,3] [--iterations N (default 200·K)] [--batch 32] [--lr 5e-4] [--weight-decay 0.01]
                              [--image-size S] [--no-augment] [--crop-scale 0.08] [--logit-scale T] [--prompt "a photo of a {}."]
                              [--rank 8] [--alpha 16] [--targets q,v] [--reduction 16] [--no-center] [--strict]
+                             [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
+                             [--threads N (per process / MPI rank)]   Under `mpirun -np R` the ranks split each --batch.
           vision-adapt eval --adapter ADAPTER --data DIR [--model PATH] [--strict]
           vision-adapt predict --adapter ADAPTER [--top-k 5] [--model PATH] IMAGE...
           vision-adapt build-fashion-mnist --out DIR [--per-class 300] [--train-per-class 100] [--source DIR] [--overwrite]
@@ -28,6 +32,9 @@ public enum VisionAdaptCommand: Command {
 
     public static func run(_ args: [String]) throws -> Int32 {
         guard let sub = args.first else { print(usage); return 2 }
+        if sub != "train" && DistributedWorld.wantsMPI() {
+            throw VisionAdaptMPIError(message: "vision-adapt \(sub) does not support mpirun yet (only train does)")
+        }
         let rest = Array(args.dropFirst())
         switch sub {
         case "train": return try train(rest)
@@ -95,16 +102,25 @@ public enum VisionAdaptCommand: Command {
     }
 
     static let trainOptions: Set<String> = ["data", "shots", "out", "model", "method", "seeds", "iterations", "batch", "lr", "weight-decay",
-                                            "min-lr", "image-size", "crop-scale", "logit-scale", "prompt", "rank", "alpha", "targets", "reduction"]
+                                            "min-lr", "image-size", "crop-scale", "logit-scale", "prompt", "rank", "alpha", "targets", "reduction",
+                                            "checkpoint-every", "resume", ThreadsOption.key]
 
     static func train(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: trainOptions, flags: ["no-augment", "no-center", "strict"])
         let data = URL(fileURLWithPath: try required(a, "data"))
         let out = URL(fileURLWithPath: try required(a, "out"))
         let o = try options(a)
+        try ThreadsOption.apply(a)
+        let every = try a.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let resume = a.string("resume").map { URL(fileURLWithPath: $0) }
+        let world = try DistributedWorld.current()
         let model = a.string("model")
         let report = try VisionAdaptTask.train(data: data, options: o, seeds: try seeds(a, default: [1]), out: out, strict: a.has("strict"),
+                                               checkpointEvery: every, resume: resume, world: world,
                                                backbone: { try VisionBackbone.load(model: model) }, log: log)
+        DistributedWorld.markCompleted()
+        guard world.isLeader else { return 0 }
         log("\(o.method.rawValue) \(o.shots)-shot: " + String(format: "accuracy %.2f%% ± %.2f over %d seed(s)", 100 * report.accuracy.mean,
                    100 * report.accuracy.std, report.runs.count) + " (\(report.evaluatedOn))")
         try printJSON(report)
@@ -252,4 +268,10 @@ extension VisionAdaptCommand {
         }
         return 0
     }
+}
+
+/// A subcommand started under an MPI launcher that would run as N independent copies.
+struct VisionAdaptMPIError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
