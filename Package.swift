@@ -18,6 +18,9 @@ let systemLibraries: [Target] = [
     .systemLibrary(
         name: "CSndFile", path: "Sources/Audio/System/CSndFile", pkgConfig: "sndfile",
         providers: [.apt(["libsndfile1-dev"])]),
+    .systemLibrary(
+        name: "CEspeakNG", path: "Sources/Audio/System/CEspeakNG", pkgConfig: "espeak-ng",
+        providers: [.apt(["libespeak-ng-dev"])]),
 ]
 
 // MARK: - Libraries
@@ -25,7 +28,7 @@ let systemLibraries: [Target] = [
 let libraries: [Target] = [
     .target(name: "Core", dependencies: ["COpenBLAS"], path: "Sources/Core", exclude: ["System"]),
     .target(name: "Vision", dependencies: ["Core", "Text", "CPNG", "CJPEG"], path: "Sources/Vision", exclude: ["System"]),
-    .target(name: "Audio", dependencies: ["Core", "CSndFile"], path: "Sources/Audio", exclude: ["System"]),
+    .target(name: "Audio", dependencies: ["Core", "CSndFile", "CEspeakNG"], path: "Sources/Audio", exclude: ["System"]),
     .target(name: "Text", dependencies: ["Core"], path: "Sources/Text"),
     .target(name: "Graph", dependencies: ["Core"], path: "Sources/Graph"),
     .target(
@@ -44,6 +47,9 @@ let appNames = [
     "kg-query",
     "audio-adapt",
     "vision-adapt",
+    "deepfake-detect",
+    "face-adapt",
+    "change-detect",
 ]
 let executables: [Target] = appNames.map {
     .executableTarget(name: $0, dependencies: ["AppSupport"], path: "Sources/Apps/\($0)")

@@ -32,6 +32,10 @@ public final class OmniAVSR: Module {
     /// round(d / reductionFactor) and scale = alpha / reductionFactor (the adapter library's convention).
     public init(whisper: WhisperModel, videoDim: Int?, audioRates: [Int] = [1, 4, 16], videoRates: [Int] = [1, 2, 5],
                 loraMode: TaskLoRAMode = .sharedAndTask, reductionFactor: Int = 8, alpha: Float = 8, seed: UInt64 = 0) throws {
+        // One Omni-AVSR per Whisper instance: the LoRAs are attached to its decoder's linears.
+        if whisper.decoder.layers.items.first?.selfAttention.query.adapters.contains(where: { $0.name == "omni" }) == true {
+            throw WhisperDecodeError("this Whisper model already carries an Omni-AVSR adapter; load a fresh copy of the model for another one")
+        }
         self.whisper = whisper
         whisper.freeze()
         let d = whisper.config.dModel

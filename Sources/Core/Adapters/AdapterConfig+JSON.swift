@@ -122,6 +122,11 @@ extension AdapterConfig {
             c.taskMode = m
         }
         if let p = try strings("parameter_patterns") { c.parameterPatterns = p }
+        if PeftMethod.zooNames.contains(where: { $0.method == method }) {
+            var zoo = c.zoo
+            try zoo.decode(method: method, config: &c, int: int, float: float, bool: bool, value: value, bad: bad)
+            c.zoo = zoo
+        }
         if let n = try int("seed") { c.seed = UInt64(truncatingIfNeeded: n) }
         c.taskType = value("task_type") as? String
         c.baseModelNameOrPath = value("base_model_name_or_path") as? String
@@ -191,6 +196,8 @@ extension AdapterConfig {
             d["svd_rank"] = svdRank.map { $0 as Any } ?? NSNull()
         case .parameterSelection:
             d["parameter_patterns"] = parameterPatterns
+        default:
+            d.merge(zoo.jsonFields(method: method, config: self)) { _, new in new }
         }
         if method.rawValue.hasPrefix("PEFTKIT_") { d["seed"] = Int(truncatingIfNeeded: seed) }
         return d

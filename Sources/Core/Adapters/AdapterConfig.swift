@@ -14,6 +14,38 @@ public enum PeftMethod: String, Equatable, Sendable, CaseIterable {
     case taskLoRA = "PEFTKIT_TASK_LORA"
     /// Existing parameters selected by name (LayerNorm tuning, BitFit).
     case parameterSelection = "PEFTKIT_PARAMETER_SELECTION"
+    // MARK: methods zoo (docs/methods-zoo.md; Sources/Core/Adapters/Zoo)
+    /// DyLoRA: nested ranks, one sampled per training step.
+    case dyLoRA = "PEFTKIT_DYLORA"
+    /// Hydra: parallel + sequential low-rank branches.
+    case hydra = "PEFTKIT_HYDRA"
+    /// LoLDU: trainable diagonal of a frozen LDU factorisation of W.
+    case loLDU = "PEFTKIT_LOLDU"
+    /// RandLoRA, as peft's `RandLora`.
+    case randLoRA = "RANDLORA"
+    /// MoS: rank vectors assembled from shard pools shared across layers.
+    case mixtureOfShards = "PEFTKIT_MOS"
+    /// PaCA: a random subset of W's input columns trains in place.
+    case paca = "PEFTKIT_PACA"
+    /// LoCA: DCT-domain coefficients at learnable locations.
+    case loCA = "PEFTKIT_LOCA"
+    /// QWHA's Walsh–Hadamard adapter: sparse Hadamard-domain coefficients.
+    case walshHadamard = "PEFTKIT_QWHA"
+    /// Kronecker adapter (DiffuseKronA), as peft's `LoKr`.
+    case loKr = "LOKR"
+    /// TriAdaptLoRA: SVD-form LoRA whose rank grows during training.
+    case triAdaptLoRA = "PEFTKIT_TRIADAPTLORA"
+    /// MTLoRA: shared + task-specific LoRA.
+    case mtLoRA = "PEFTKIT_MTLORA"
+    /// TLoRA: a Kronecker-structured transform of W plus a Kronecker-structured residual.
+    case tLoRA = "PEFTKIT_TLORA"
+
+    /// The zoo methods, by the short names `compare --methods` and the apps accept.
+    public static let zooNames: [(name: String, method: PeftMethod)] = [
+        ("dylora", .dyLoRA), ("hydra", .hydra), ("loldu", .loLDU), ("randlora", .randLoRA), ("mos", .mixtureOfShards),
+        ("paca", .paca), ("loca", .loCA), ("qwha", .walshHadamard), ("lokr", .loKr), ("triadaptlora", .triAdaptLoRA),
+        ("mtlora", .mtLoRA), ("tlora", .tLoRA),
+    ]
 }
 
 /// peft's `bias` option for LoRA: which existing biases train alongside the adapter.
@@ -80,6 +112,10 @@ public struct AdapterConfig: Equatable, Sendable {
     // MARK: parameter selection
     /// Regular expressions, each matched against whole parameter keys.
     public var parameterPatterns: [String] = []
+    // MARK: methods zoo
+    /// Settings of the zoo methods (`docs/methods-zoo.md`); `r` and `loraAlpha` carry each
+    /// method's rank and alpha (`randlora_alpha`, LoKr's `alpha`, `paca_alpha`).
+    public var zoo = ZooSettings()
     // MARK: bookkeeping
     public var taskType: String?
     public var baseModelNameOrPath: String?
@@ -147,6 +183,7 @@ public struct AdapterConfig: Equatable, Sendable {
             if let (k, v) = rankPattern.first(where: { $0.value <= 0 }) { throw bad("'rank_pattern' entry '\(k)' has rank \(v); ranks must be positive") }
         default: break
         }
+        try zoo.validate(method: method, r: r, file: file)
         if method == .expertLoRA, numExperts < 1 { throw bad("'num_experts' must be at least 1, got \(numExperts)") }
         if method == .taskLoRA, taskMode != .shared, tasks.isEmpty { throw bad("'tasks' must list the task ids for task_lora_mode '\(taskMode.rawValue)'") }
         if method == .parameterSelection {

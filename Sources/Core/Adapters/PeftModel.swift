@@ -181,6 +181,8 @@ public final class PeftModel {
                 scaling: scaling, dropout: config.loraDropout, initialization: config.initLoraWeights, seed: seed, key: key)
         case .parameterSelection:
             throw AdapterError.invalidSetting("parameter selection attaches no module adapter")
+        default:
+            return try makeZooAdapter(config, for: layer, key: key, seed: seed)
         }
     }
 

@@ -38,6 +38,13 @@ public enum FacePreprocessing {
         }
         /// The crude ORL face square used by the baseline: rows 10…101 of the 92×112 image.
         public static let orl = Crop(top: 10, left: 0, height: 92, width: 92)
+
+        /// The largest centred square of a `width`×`height` image (for ORL's 92×112 this is
+        /// exactly `orl`): the crop used for face folders of any size.
+        public static func centeredSquare(width: Int, height: Int) -> Crop {
+            let side = min(width, height)
+            return Crop(top: (height - side) / 2, left: (width - side) / 2, height: side, width: side)
+        }
     }
 
     public static func crop(_ p: FacePlanes, _ r: Crop, file: String) throws -> FacePlanes {
@@ -127,12 +134,13 @@ public enum FacePreprocessing {
 
     /// The SFace input for one face image: crop, bilinear resize to `side`, optional
     /// low-resolution degradation, then 3 BGR planes (grey copied) of 0…255 values.
+    /// `flipped` mirrors the result (training augmentation).
     /// `transposed` swaps rows and columns at the end (only to study orientation sensitivity:
     /// faces must be upright for SFace).
     /// `degradeCrop` simulates the low-resolution capture on the crop itself (area-average the
     /// crop to `probeSize`, then one bilinear resize to `side`) instead of on the `side` image.
     public static func sfaceInput(_ image: Image, crop r: Crop = .orl, side: Int = 112, probeSize: Int? = nil,
-                                  transposed: Bool = false, degradeCrop: Bool = false, file: String) throws -> [Float] {
+                                  transposed: Bool = false, degradeCrop: Bool = false, flipped: Bool = false, file: String) throws -> [Float] {
         guard image.channels == 1 || image.channels == 3 || image.channels == 4 else {
             throw DatasetError("\(file): \(image.channels) channels; expected grey or colour")
         }
@@ -149,10 +157,21 @@ public enum FacePreprocessing {
             if let probeSize { p = try degrade(p, to: probeSize, file: file) }
         }
         if transposed { p = transpose(p) }
+        if flipped { p = flipHorizontally(p) }
         let plane = side * side
         if p.channels == 1 { return p.values + p.values + p.values }
         // RGB → BGR (the network was trained on OpenCV's channel order).
         return Array(p.values[(2 * plane)..<(3 * plane)]) + Array(p.values[plane..<(2 * plane)]) + Array(p.values[0..<plane])
+    }
+
+    /// Mirror image (left ↔ right): the training augmentation of face recognition.
+    public static func flipHorizontally(_ p: FacePlanes) -> FacePlanes {
+        var v = p.values
+        for row in 0..<(p.channels * p.height) {
+            let base = row * p.width
+            for x in 0..<(p.width / 2) { v.swapAt(base + x, base + p.width - 1 - x) }
+        }
+        return FacePlanes(width: p.width, height: p.height, channels: p.channels, values: v)
     }
 
     static func transpose(_ p: FacePlanes) -> FacePlanes {

@@ -95,6 +95,16 @@ public final class SFaceModel: Module {
         steps.lazy.compactMap { if case .gemm(let l) = $0.operation { return l } else { return nil } }.first
     }
 
+    /// Module key of the final `Gemm` (`namedModules()` name).
+    public var projectionName: String? {
+        steps.first { if case .gemm = $0.operation { return true } else { return false } }?.name
+    }
+
+    /// Module key of the BatchNorm1d on the embedding (the graph's last node for SFace).
+    public var embeddingNormName: String? {
+        steps.first { if case .batchNorm1d = $0.operation { return true } else { return false } }?.name
+    }
+
     /// Checks the input shape without crashing on outside data.
     public func validate(_ x: Tensor) throws {
         guard x.rank == 4, x.shape[1] == 3, x.shape[2] == inputSize, x.shape[3] == inputSize else {

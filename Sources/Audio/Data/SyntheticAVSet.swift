@@ -1,0 +1,58 @@
+import Core
+import Foundation
+
+/// The embedded **synthetic** audio-visual set (no real talking-face video can be installed here):
+/// eSpeak NG speaks each transcript with several voices, and its phoneme timings drive rendered
+/// mouth frames (`MouthRenderer`, 25 fps) aligned with the audio.
+///
+/// Layout, LRS3-like: `<out>/<split>/<id>.wav` (16 kHz), `<id>.txt` (the transcript),
+/// `<id>.frames.safetensors` (tensor `frames` `[T, H, W]`), and `<out>/<split>.tsv` manifests that
+/// `SpeechManifest` reads. Training and test use different voices and different prompts.
+public enum SyntheticAVSet {
+    /// eSpeak voices (voice + variant) for training and for the held-out test speakers.
+    public static let trainVoices = ["en-us+m3", "en+f2", "en-us+f4", "en-gb-x-rp+m1"]
+    public static let testVoices = ["en-us+f3", "en-gb-scotland+m4"]
+
+    /// The frames file beside an utterance's audio file.
+    public static func framesURL(forAudio audio: URL) -> URL {
+        audio.deletingPathExtension().appendingPathExtension("frames.safetensors")
+    }
+
+    /// Reads an utterance's frames `[T, H, W]`, or nil when the file is absent.
+    public static func frames(forAudio audio: URL) throws -> Tensor? {
+        let url = framesURL(forAudio: audio)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let tensors = try SafeTensors.read(url)
+        guard let f = tensors["frames"], f.rank == 3, f.shape[0] >= 1 else {
+            throw SpeechManifestError("\(url.path): expected a tensor 'frames' of shape [T, H, W]")
+        }
+        return f
+    }
+
+    /// Builds one split: every transcript × every voice. Returns the manifest items written.
+    public static func build(split: String, transcripts: [(id: String, text: String)], voices: [String], out: URL,
+                             renderer: MouthRenderer = MouthRenderer(), log: (String) -> Void) throws -> [SpeechManifest.Item] {
+        let folder = out.appendingPathComponent(split)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var items: [SpeechManifest.Item] = []
+        for (v, voice) in voices.enumerated() {
+            for (n, t) in transcripts.enumerated() {
+                let speech = try EspeakSynthesizer.speak(t.text, voice: voice, wordsPerMinute: 150 + 10 * (v % 3))
+                let clip = try AudioClip(samples: speech.samples, sampleRate: speech.sampleRate).resampled(to: 16_000)
+                let name = "\(t.id.replacingOccurrences(of: "/", with: "_"))-v\(v)"
+                let audio = folder.appendingPathComponent(name + ".wav")
+                try AudioFile.writeWAV(clip, to: audio)
+                let frames = renderer.render(phonemes: speech.phonemes, duration: clip.duration, speakerSeed: 1000 + UInt64(v) + (split == "test" ? 500 : 0))
+                try SafeTensors.write(["frames": frames], metadata: ["synthetic": "espeak-ng phoneme timings → viseme mouth shapes, 25 fps"],
+                                      to: framesURL(forAudio: audio))
+                try AtomicFile.write(Array((t.text + "\n").utf8), to: folder.appendingPathComponent(name + ".txt"))
+                items.append(SpeechManifest.Item(audio: audio, transcript: t.text))
+                if (n + 1) % 50 == 0 { log("  \(split) voice \(voice): \(n + 1)/\(transcripts.count)") }
+            }
+        }
+        var text = "# PEFTKit synthetic audio-visual manifest (espeak-ng speech, rendered mouth frames): path<TAB>transcript\n"
+        for i in items { text += "\(split)/\(i.audio.lastPathComponent)\t\(i.transcript)\n" }
+        try AtomicFile.write(Array(text.utf8), to: out.appendingPathComponent("\(split).tsv"))
+        return items
+    }
+}
