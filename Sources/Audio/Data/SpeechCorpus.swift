@@ -96,8 +96,7 @@ public struct SpeechCorpus: Sendable {
     public func split(valFraction: Double, testFraction: Double, seed: UInt64) -> (train: [Utterance], val: [Utterance], test: [Utterance]) {
         let ids = utterances.map(\.id).sorted()
         var rng = SplitMix64(seed: seed)
-        var order = ids
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let order = ids.shuffledSeeded(&rng)
         let nTest = Int((Double(ids.count) * testFraction).rounded()), nVal = Int((Double(ids.count) * valFraction).rounded())
         let testIDs = Set(order.prefix(nTest)), valIDs = Set(order.dropFirst(nTest).prefix(nVal))
         return (utterances.filter { !testIDs.contains($0.id) && !valIDs.contains($0.id) },

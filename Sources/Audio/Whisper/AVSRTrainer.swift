@@ -109,11 +109,7 @@ public enum AVSRTrainer {
         log("training \(params.reduce(0) { $0 + $1.1.count }) parameters on \(examples.count) utterances, tasks \(tasks.map(\.rawValue)), \(total) steps")
         for epoch in 0..<o.epochs {
             // One shuffled order per task, so each task sees every utterance once per epoch.
-            let orders: [[Int]] = tasks.map { _ in
-                var order = Array(0..<examples.count)
-                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-                return order
-            }
+            let orders: [[Int]] = tasks.map { _ in Array(0..<examples.count).shuffledSeeded(&rng) }
             for s in 0..<stepsPerEpoch {
                 let step = epoch * stepsPerEpoch + s
                 opt.learningRate = schedule.learningRate(at: step, base: o.learningRate)

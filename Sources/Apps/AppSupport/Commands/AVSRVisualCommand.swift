@@ -44,7 +44,8 @@ enum AVSRVisualCommand {
     static func visualFeatures(_ items: [SpeechManifest.Item], model: String? = nil) throws -> [Tensor] {
         let backbone = try VisionBackbone.load(model: model)
         backbone.module.eval()
-        let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+        // The backbone's own preprocessing constants (ImageNet's for DINOv2), grey replicated to RGB.
+        let mean = backbone.normalization.mean, std = backbone.normalization.std
         var out: [Tensor] = []
         let started = Date()
         for (n, item) in items.enumerated() {
