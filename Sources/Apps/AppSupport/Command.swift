@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// A command-line tool: apps call `run` with their arguments and exit with its code.
 public protocol Command {
@@ -13,4 +14,7 @@ public protocol Command {
 
 extension Command {
     public static var supportsDistributed: Bool { false }
+
+    /// One line on stderr: progress, warnings and timing (results go to stdout).
+    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 }

@@ -7,7 +7,7 @@ import Text
 /// speech (the Debian telephone prompts and pocketsphinx utterances), with babble noise at chosen
 /// SNRs and Matryoshka compression rates chosen at inference.
 enum AVSRTrainCommand {
-    static func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    static func log(_ s: String) { AVSRTuneCommand.log(s) }
 
     static let defaultDataFolder = "data/speech"
 

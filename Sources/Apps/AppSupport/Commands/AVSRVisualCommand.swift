@@ -7,7 +7,7 @@ import Vision
 /// The audio-visual half of `avsr-tune`: the synthetic AV set, the frozen visual front end
 /// (DINOv2-small's class token per mouth frame), and the WER table per task and rate pair.
 enum AVSRVisualCommand {
-    static func log(_ s: String) { AVSRTrainCommand.log(s) }
+    static func log(_ s: String) { AVSRTuneCommand.log(s) }
 
     static let defaultFolder = "data/avsr-synthetic"
 

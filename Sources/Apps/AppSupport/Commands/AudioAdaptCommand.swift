@@ -54,7 +54,6 @@ public enum AudioAdaptCommand: Command {
         }
     }
 
-    static func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
     // MARK: - make-data
 

@@ -55,7 +55,6 @@ public enum CrossTuneCommand: Command {
         }
     }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
     static func serve(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["model", "port", "max-batch"], flags: [])

@@ -41,7 +41,6 @@ public enum DeepfakeDetectCommand: Command {
         }
     }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
     static func printJSON<T: Encodable>(_ value: T) throws {
         let e = JSONEncoder()

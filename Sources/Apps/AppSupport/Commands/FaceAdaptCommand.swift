@@ -41,7 +41,6 @@ public enum FaceAdaptCommand: Command {
         }
     }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
     static var modelsFolder: URL { URL(fileURLWithPath: ProcessInfo.processInfo.environment["PEFTKIT_MODELS"] ?? "models") }
 

@@ -47,7 +47,6 @@ public enum VisionAdaptCommand: Command {
         }
     }
 
-    static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
     static func printJSON<T: Encodable>(_ value: T) throws {
         let e = JSONEncoder()
