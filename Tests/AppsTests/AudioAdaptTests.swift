@@ -48,19 +48,22 @@ struct AudioAdaptTests {
         #expect(try AudioAdaptCommand.run(["predict", "--adapter", adapter, "--top", "2", root.appendingPathComponent("data/test/low/0.wav").path]) == 0)
     }
 
-    @Test("compare writes one row per method")
+    @Test("compare: PETL methods and a zoo adapter in the shared table (accuracy column), --json copy")
     func compare() throws {
         let root = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         try Self.tones(root.appendingPathComponent("data"))
-        let json = root.appendingPathComponent("rows.json")
+        let json = root.appendingPathComponent("rows.json"), out = root.appendingPathComponent("cmp")
         #expect(try AudioAdaptCommand.run(["compare", "--data", root.appendingPathComponent("data").path, "--model", Self.model,
-                                           "--methods", "linear,lora,bitfit", "--lora-rr", "8", "--epochs", "2", "--batch", "4",
-                                           "--seeds", "1,2", "--json", json.path]) == 0)
-        let rows = try JSONDecoder().decode([CompareRow].self, from: Data(contentsOf: json))
-        #expect(rows.map { $0.method.split(separator: " ")[0] } == ["linear", "lora", "bitfit"])
-        #expect(rows.allSatisfy { $0.accuracies.count == 2 && $0.trainable > 0 && $0.percent > 0 })
-        #expect(AudioCompare.table(rows).split(separator: "\n").count == 5)
+                                           "--methods", "linear,lora,lokr", "--lora-rr", "8", "--r", "2", "--epochs", "2", "--batch", "4",
+                                           "--seeds", "1,2", "--json", json.path, "--out", out.path]) == 0)
+        let rows = try CompareAppsTests.checkOutputs(out, methods: ["linear", "lora", "lokr"], metric: "test accuracy")
+        #expect(rows.allSatisfy { ($0["trainable"] as? Int).map { $0 > 0 } == true && ($0["share"] as? Double).map { $0 > 0 } == true })
+        // linear trains the final LN and head; lora and lokr add their pairs / factors on top of exactly that.
+        let n = rows.compactMap { $0["trainable"] as? Int }
+        #expect(n[1] > n[0] && n[2] > n[0])
+        let copy = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        #expect((copy?["rows"] as? [[String: Any]])?.count == 3)
     }
 
     @Test("bad input: missing manifest file (line number), unknown method, missing adapter, empty class folder")

@@ -22,6 +22,8 @@ public final class PETLClassifier: Module {
     public let head: Linear
     public let config: PETLConfig
     public let labels: [String]
+    /// The adapter-library model of `config.adapterOverride` (nil otherwise).
+    public internal(set) var peft: PeftModel?
     /// Conformer adapters (their BatchNorms follow `setTraining`).
     public private(set) var conformers: [ConformerAdapter] = []
     /// Whether the backbone must drop what prompt tuning drops (set for the prompt method).
@@ -67,6 +69,11 @@ public final class PETLClassifier: Module {
                 if let ln = m as? LayerNorm { ln.bias?.requiresGrad = true }
             }
         case .lora:
+            if let o = c.adapterOverride {
+                peft = try attachOverride(o.config)  // freezes the backbone first, so the norm comes after
+                trainNorm(finalNorm)
+                return
+            }
             trainNorm(finalNorm)
             let scaling = LoRAScaling.reductionFactor(c.loraReductionRate)
             for (i, layer) in layers.enumerated() {

@@ -66,6 +66,10 @@ public struct PETLConfig: Codable, Sendable, Equatable {
     public var prefixTokens = 24
     /// Seed of every fresh tensor (head, adapters, prompts).
     public var seed: UInt64 = 10
+    /// Any adapter-library config (LoRA, DoRA, the zoo) in place of the LoRA pairs of
+    /// `method == .lora` (same final LN and head); used by `audio-adapt compare`. Its target
+    /// names are the `loraTargets` kind (query, key, value, output). nil: PETL-AST's LoRA.
+    public var adapterOverride: AdapterOverride?
 
     public init(method: PETLMethod) { self.method = method }
 
@@ -103,7 +107,9 @@ public struct PETLConfig: Codable, Sendable, Equatable {
         switch method {
         case .adapter, .conformerAdapter:
             return "\(method.rawValue) \(layout.rawValue) \(parallel ? "parallel" : "sequential")\(effectiveResidual ? " +residual" : "") RR \(adapterReductionRate)\(method == .conformerAdapter ? " k \(kernelSize)" : "")"
-        case .lora: return "lora \(loraTargets.joined(separator: ",")) RR \(loraReductionRate) alpha \(loraAlpha)"
+        case .lora:
+            if let o = adapterOverride { return "\(o.config.method.rawValue.lowercased()) r \(o.config.r) on \(o.config.targetModules?.description ?? "-")" }
+            return "lora \(loraTargets.joined(separator: ",")) RR \(loraReductionRate) alpha \(loraAlpha)"
         case .prompt: return "prompt \(deepPrompts ? "deep" : "shallow") N \(promptTokens)"
         case .prefix: return "prefix N \(prefixTokens)"
         default: return method.rawValue

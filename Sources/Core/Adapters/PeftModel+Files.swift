@@ -59,7 +59,9 @@ extension PeftModel {
         var cfg = try savedConfig(name)
         cfg.inferenceMode = true
         try atomicWrite(try cfg.encodeJSON(), to: directory.appendingPathComponent("adapter_config.json"))
-        try AdapterTensorFile.write(try adapterStateDict(name), to: directory.appendingPathComponent("adapter_model.safetensors"))
+        // RandLoRA with save_projection: peft also wants the model-level shared bases.
+        let shared = cfg.method == .randLoRA && cfg.zoo.saveProjection ? randLoRASharedBases(name) : []
+        try AdapterTensorFile.write(try adapterStateDict(name) + shared, to: directory.appendingPathComponent("adapter_model.safetensors"))
     }
 
     /// Reads an adapter saved by peft or by `save` and adds it as `name` (the first adapter
@@ -80,6 +82,7 @@ extension PeftModel {
         let report = try addAdapter(config, name: name)
         do {
             let used = try assign(tensors, to: name, file: weightsURL.path)
+            try validateZooLoad(name, tensors: tensors, file: weightsURL.path)
             if !trainable { setTrainable(name, false) }
             let unused = tensors.keys.filter { !used.contains($0) }.sorted()
             return AdapterLoadReport(injection: report, warnings: warnings, unusedKeys: unused)

@@ -132,6 +132,8 @@ public final class PeftModel {
         }
         configs.append((name, config))
         records[name] = record
+        // Zoo methods that share tensors across layers (MoS shard pools) share them from the start.
+        tieSharedParameters(name)
         if activeAdapters.isEmpty {
             activate(name)
             activeAdapters = [name]

@@ -13,6 +13,9 @@ public struct WhiteBoxLoRAOptions: Sendable, Equatable {
     /// Longest token sequence; longer texts are truncated.
     public var maxLength = 128
     public var seed: UInt64 = 42
+    /// Any adapter-library config (LoRA, DoRA, the zoo) in place of the LoRA pairs; used by
+    /// `crosstune compare`. Target names as in `targets`. nil: LoRA with `rank` and `alpha`.
+    public var adapterOverride: AdapterConfig?
     public init() {}
 }
 
@@ -41,7 +44,7 @@ public final class WhiteBoxLoRAClassifier {
         (model, tokenizer) = try BertModel.load(folder: folder, seed: options.seed)
         self.options = options
         peft = PeftModel(model)
-        var config = AdapterConfig.lora(r: options.rank, alpha: options.alpha, targets: options.targets)
+        var config = options.adapterOverride ?? AdapterConfig.lora(r: options.rank, alpha: options.alpha, targets: options.targets)
         config.seed = options.seed
         config.baseModelNameOrPath = folder
         injection = try peft.addAdapter(config)

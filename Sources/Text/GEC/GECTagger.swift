@@ -23,6 +23,9 @@ public struct GECModelOptions: Sendable, Equatable {
     /// truncated (their tail is kept as is).
     public var maxLength = 128
     public var seed: UInt64 = 42
+    /// Any adapter-library config (LoRA, DoRA, the zoo) as the encoder adapter of the `lora` and
+    /// `dora` methods; used by `gec-cl compare`. Target names as in `targets`. nil: `method`'s own.
+    public var adapterOverride: AdapterConfig?
     public init() {}
 }
 
@@ -102,6 +105,7 @@ public final class GECTagger {
         case .lora, .dora, .head:
             c = AdapterConfig.lora(r: options.rank, alpha: options.alpha, targets: options.targets)
             c.useDoRA = options.method == .dora
+            if let o = options.adapterOverride, options.method != .head { c = o }
         case .full:
             c = AdapterConfig(method: .parameterSelection)
             c.parameterPatterns = ["bert\\..*"]

@@ -67,6 +67,13 @@ public final class VisionAdaptModel {
     /// The PEFT config of the method (nil for `probe` and `zeroshot`, which train no backbone part).
     func adapterConfig() throws -> AdapterConfig? {
         var config: AdapterConfig
+        if let o = options.adapterOverride, options.method == .lora {
+            // `compare`: the method's targets (short names) resolved on this backbone.
+            config = o.config
+            if case .names(let short) = config.targetModules { config.targetModules = .names(try backbone.targets(named: short)) }
+            config.baseModelNameOrPath = backbone.source
+            return config
+        }
         switch options.method {
         case .svd:
             config = AdapterConfig(method: .singularValues)
@@ -110,7 +117,7 @@ public final class VisionAdaptModel {
     /// model costs (unmerged, singular-value tuning adds two matrix products per linear).
     /// Call only when training is over.
     public func mergeForInference() throws {
-        guard let peft, options.method == .svd || options.method == .lora, !peft.isMerged else { return }
+        guard let peft, options.method == .svd || options.method == .lora, !peft.isMerged, AdapterOverride.isMergeable(peft) else { return }
         try peft.merge()
         cachedPrototypes = nil
     }

@@ -51,6 +51,9 @@ public struct VisionAdaptOptions: Sendable, Codable, Equatable {
     /// vision-only backbones only.
     public var centerFeatures = true
     public var seed: UInt64 = 1
+    /// Any adapter-library config (LoRA, DoRA, the zoo) in place of the method's own adapter;
+    /// used by `vision-adapt compare` with `method == .lora`. nil: the method's adapter.
+    public var adapterOverride: AdapterOverride?
 
     public init(method: AdaptMethod = .svd, shots: Int = 16) {
         self.method = method

@@ -15,7 +15,11 @@ public enum AudioAdaptCommand: Command {
           train   [--data DIR|FILE.csv] [--model DIR] --method M --out A [method and training options]
           eval    --adapter A [--data DIR|FILE.csv] [--split test|val|train] [--confusion FILE.png] [--json FILE]
           predict --adapter A [--top 5] FILE...
-          compare [--data ...] [--model DIR] --methods M1,M2,... [--seeds 10,11] [options]
+          compare [--data ...] [--model DIR] [--methods M1,M2,...] [--seeds 10,11] [--epochs N] [--r N] [--budget N|Nmin]
+                  [--out DIR (runs/audio-compare)] [--json FILE] [options]
+              PETL methods and adapter-library methods (dora, randlora, lokr, … on --lora-targets) on the same
+              clips, seeds and epochs; compare.md/json/png with a computed recommendation. Default methods:
+              linear,bitfit,lora,conformer-adapter,dora,lokr,randlora
           demo    Builds the spoken-word data if needed, then compares the Conformer adapter with
                   linear probing on the real Whisper tiny.en encoder.
           bench   [--shape ast|whisper|both] [--batch 4] [--ast-frames 1024] [--whisper-frames 3000] [--steps 3] [--json]
@@ -35,7 +39,7 @@ public enum AudioAdaptCommand: Command {
     static let methodOptions: Set<String> = [
         "data", "model", "method", "methods", "out", "placement", "reduction-rate", "kernel", "lora-rr", "lora-alpha",
         "lora-targets", "prompts", "prefix-tokens", "positions", "frames", "epochs", "batch", "lr", "seed", "seeds",
-        "shots", "fold", "augment", "json",
+        "shots", "fold", "augment", "json", "r", "budget",
     ]
     static let methodFlags: Set<String> = ["parallel", "sequential", "residual", "no-residual", "shallow", "specaugment", "strict"]
 
@@ -284,31 +288,23 @@ public enum AudioAdaptCommand: Command {
 
     // MARK: - compare / demo
 
+    /// `compare`: the shared comparison (`Compare`) over `AudioCompareTask`; `--epochs` is the
+    /// training length, `--json FILE` also writes the report's JSON there.
     static func compare(_ a: Arguments) throws -> Int32 {
-        let names = a.list("methods", default: ["linear", "conformer-adapter"])
-        let configs = try names.map { name -> PETLConfig in
-            guard let m = PETLMethod(rawValue: name) else {
-                throw ArgumentError.badValue("methods", name, expected: PETLMethod.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            return try petlConfig(a, method: m)
-        }
-        let seeds = try a.list("seeds", default: [a.string("seed") ?? "10"]).map { s -> UInt64 in
-            guard let v = UInt64(s) else { throw ArgumentError.badValue("seeds", s, expected: "comma-separated integers") }
-            return v
-        }
         let s = try setup(a)
         let probe = try BackboneFactory.make(s.recipe)
         let loaded = try s.splits.map { try load(s, $0, frontEnd: probe.frontEnd) }
         log("backbone: \(probe.displayName) from \(s.recipe.modelPath ?? "random weights"), \(s.recipe.frames) frames per clip")
-        let rows = try AudioCompare.run(configs, splits: loaded, seeds: seeds, labels: s.splits[0].classes, options: try trainOptions(a),
-                                        makeBackbone: { try BackboneFactory.make(s.recipe) }, progress: log)
+        let task = AudioCompareTask(splits: loaded, labels: s.splits[0].classes, base: try petlConfig(a, method: .lora),
+                                    options: try trainOptions(a), backbone: { try BackboneFactory.make(s.recipe) })
+        var defaults = CompareOptions(methods: [])
+        defaults.seeds = [try a.uint64("seed", default: 10)]
+        defaults.steps = AudioTrainOptions().epochs
+        defaults.out = "runs/audio-compare"
+        let o = try CompareOptions.parse(a, defaultMethods: task.defaultMethods, stepsKey: "epochs", defaults: defaults)
         print("\(probe.displayName), \(s.splits[0].classes.count) classes, data: \(s.splits[0].protocolNote)")
-        print(AudioCompare.table(rows))
-        if let j = a.string("json") {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(rows), to: URL(fileURLWithPath: j), createDirectories: true)
-        }
+        let report = try Compare.runAndWrite(task, o, app: "audio-adapt")
+        if let j = a.string("json") { try AtomicFile.write(try report.json(), to: URL(fileURLWithPath: j), createDirectories: true) }
         return 0
     }
 

@@ -9,12 +9,14 @@ public enum BenchCommand: Command {
     public static let usage = """
         usage: peftkit-bench core [--repeats N] [--batch B] [--tokens T]
                peftkit-bench ner [--peer-python PATH] …   (MiniLM LoRA training/inference vs PyTorch + peft)
+               peftkit-bench zoo [--methods …] [--batch 16] [--seq 128] …   (each adapter method's training step next to LoRA's)
           Prints the OpenBLAS kernel, SGEMM GFLOP/s (engine vs raw cblas_sgemm), and the time of one
           encoder layer (hidden 384, 12 heads, FFN 1536) forward and forward+backward, frozen vs trainable.
         """
 
     public static func run(_ args: [String]) throws -> Int32 {
         if args.first == "ner" { return try NERBench.run(args: Array(args.dropFirst())) }
+        if args.first == "zoo" { return try ZooBench.run(Array(args.dropFirst())) }
         let parsed = try Arguments(args, options: ["repeats", "batch", "tokens"], flags: [])
         guard parsed.positional.first == "core" else {
             print(usage)

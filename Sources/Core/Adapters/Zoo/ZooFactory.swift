@@ -44,26 +44,15 @@ extension PeftModel {
         }
     }
 
-    /// `addAdapter` followed by what a zoo method needs at model level (MoS pools tied).
+    /// `addAdapter` (kept for callers written before `addAdapter` tied MoS pools itself).
     @discardableResult
     public func addZooAdapter(_ config: AdapterConfig, name: String = "default") throws -> InjectionReport {
-        let report = try addAdapter(config, name: name)
-        guard tieSharedParameters(name) > 0 else { return report }
-        let counts = base.parameterCounts()
-        return InjectionReport(adapterName: report.adapterName, method: report.method, matchedKeys: report.matchedKeys,
-                               unmatchedTargets: report.unmatchedTargets, selectedParameters: report.selectedParameters,
-                               trainable: counts.trainable, total: counts.total)
+        try addAdapter(config, name: name)
     }
 
-    /// `save` plus model-level tensors peft expects for some methods (RandLoRA's shared bases
-    /// under `base_model.randlora_A/B` when `save_projection`), so peft can load the folder.
+    /// `save` (kept for callers written before `save` wrote RandLoRA's shared bases itself).
     public func saveForPeft(to directory: URL, adapter name: String = "default") throws {
         try save(to: directory, adapter: name)
-        guard let c = config(name), c.method == .randLoRA, c.zoo.saveProjection else { return }
-        let file = directory.appendingPathComponent("adapter_model.safetensors")
-        var tensors = try adapterStateDict(name)
-        tensors += randLoRASharedBases(name)
-        try AdapterTensorFile.write(tensors, to: file)
     }
 }
 
