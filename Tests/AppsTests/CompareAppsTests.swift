@@ -112,4 +112,22 @@ struct CompareAppsTests {
         let md = try String(contentsOf: out.appendingPathComponent("compare.md"), encoding: .utf8)
         #expect(md.contains("lora: skipped") && md.contains("no Linear layers"))
     }
+
+    @Test("ner-tune compare: LoRA and RandLoRA on the tiny BERT; dev entity F1 column")
+    func ner() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try ResumeSupport.setUp(in: dir, dropout: 0)
+        let out = dir.appendingPathComponent("cmp")
+        #expect(try NERTuneCommand.run(["compare", "--model", dir.appendingPathComponent("tiny-bert").path,
+                                        "--train", dir.appendingPathComponent("train.conll").path, "--dev", dir.appendingPathComponent("dev.conll").path,
+                                        "--methods", "lora,randlora", "--seeds", "1,2", "--steps", "3", "--r", "2", "--batch", "4",
+                                        "--max-length", "16", "--out", out.path]) == 0)
+        let rows = try Self.checkOutputs(out, methods: ["lora", "randlora"], metric: "dev entity F1")
+        // Both train the same token head; LoRA r 2 on query and value (32 × 32) of 2 layers adds 4·2·(32 + 32) = 512.
+        let n = rows.compactMap { $0["trainable"] as? Int }
+        let head = n[0] - 512
+        // RandLoRA r 2 on 32 × 32: N = 16 bases, Λ [2, 16] + Γ [16, 32] = 544 per layer, 4 layers.
+        #expect(n[1] - head == 4 * 544)
+    }
 }

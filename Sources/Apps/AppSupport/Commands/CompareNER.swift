@@ -25,7 +25,7 @@ struct NERCompareTask: CompareTask {
                          write a table (trainable parameters, dev F1 mean ± std, time, memory) with
                          a computed recommendation
             --methods LIST (lora,dora,randlora,lokr,loldu,paca,dylora,hydra; any of \(Compare.knownMethods.joined(separator: ",")))
-            --seeds LIST (1,2,3) --steps N (100) --r N (8) --budget N (trainable parameters; fits each method's size)
+            --seeds LIST (1,2,3) --steps N (100) --r N (8) --budget N | Nmin (trainable parameters or minutes; fits each method's size)
             --train F --dev F --model DIR --lr X (2e-3) --batch B --max-length N --target LIST --out DIR (runs/compare)
         """
 
