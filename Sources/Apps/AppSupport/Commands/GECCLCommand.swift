@@ -179,7 +179,7 @@ public enum GECCLCommand: Command {
         defaults.rank = base.model.rank
         defaults.out = "runs/gec-compare"
         let task = GECCompareTask(base: base, domains: domains, modelFolder: model, out: URL(fileURLWithPath: p.string("out", default: defaults.out)),
-                                  multipleSeeds: defaults.seeds.count > 1 || p.string("seeds")?.contains(",") == true, log: printError)
+                                  multipleSeeds: defaults.seeds.count > 1, log: printError)
         let o = try CompareOptions.parse(p, defaultMethods: task.defaultMethods, stepsKey: "epochs", defaults: defaults)
         try Compare.runAndWrite(task, o, app: "gec-cl")
         return 0

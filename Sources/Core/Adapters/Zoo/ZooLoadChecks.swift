@@ -39,8 +39,8 @@ extension PeftModel {
         let sharedA = tensors["base_model.randlora_A"], sharedB = tensors["base_model.randlora_B"]
         let refA = sharedA ?? layers.max { $0.layer.basisA.shape[2] < $1.layer.basisA.shape[2] }!.layer.basisA
         let refB = sharedB ?? layers.max { $0.layer.basisB.count < $1.layer.basisB.count }!.layer.basisB
-        guard refA.shape.count == 3, refA.shape[0] == first.layer.rank, refB.shape.count == 3, refB.shape[2] == first.layer.rank else {
-            throw AdapterError.badFile(file: file, detail: "base_model.randlora_A \(refA.shape) / base_model.randlora_B \(refB.shape) do not have rank \(first.layer.rank) of the config")
+        guard refA.shape.count == 3, refA.shape[0] == first.layer.rank, refA.shape[1] == 1, refB.shape.count == 3, refB.shape[2] == first.layer.rank else {
+            throw AdapterError.badFile(file: file, detail: "base_model.randlora_A \(refA.shape) / base_model.randlora_B \(refB.shape) do not have rank \(first.layer.rank) of the config (expected [r, 1, m] and [M, N, r])")
         }
         let m = refA.shape[2], bigM = refB.shape[0], bigN = refB.shape[1], r = first.layer.rank
         for (key, l) in layers {
