@@ -25,6 +25,10 @@ public enum AudioAdaptBench {
         public var inferStepSeconds: Double
         public var trainSamplesPerSecond: Double
         public var inferSamplesPerSecond: Double
+        /// Median process CPU seconds per step (all threads): with `--threads 1` the figure to
+        /// compare under machine load, where wall time mostly measures the other processes.
+        public var trainStepCPUSeconds: Double
+        public var inferStepCPUSeconds: Double
     }
 
     /// The shapes this benchmark knows.
@@ -83,33 +87,34 @@ public enum AudioAdaptBench {
         let opt = AdamW(learningRate: 2e-4, weightDecay: 0.01)
 
         model.setTraining(false)
-        var infer: [Double] = []
+        var infer: [Double] = [], inferCPU: [Double] = []
         var tokens = 0
         for i in 0..<(warmup + inferSteps) {
-            let t0 = Date()
+            let t0 = Date(), c0 = CPUClock.processSeconds()
             let logits = try withoutGrad { try model(features) }
-            if i >= warmup { infer.append(Date().timeIntervalSince(t0)) }
+            if i >= warmup { infer.append(Date().timeIntervalSince(t0)); inferCPU.append(CPUClock.processSeconds() - c0) }
             precondition(logits.shape == [batch, labels])
         }
         tokens = try withoutGrad { try model.encode(features.slice(axis: 0, 0..<1)).shape[1] }
-        log("  \(shape.rawValue) inference: " + String(format: "%.2f s per batch of %d", median(infer), batch))
+        log("  \(shape.rawValue) inference: " + String(format: "%.2f s per batch of %d (%.2f s CPU)", median(infer), batch, median(inferCPU)))
 
         model.setTraining(true)
-        var train: [Double] = []
+        var train: [Double] = [], trainCPU: [Double] = []
         for i in 0..<(warmup + trainSteps) {
-            let t0 = Date()
+            let t0 = Date(), c0 = CPUClock.processSeconds()
             let loss = try model(features).crossEntropy(targets: targets)
             loss.backward()
             opt.step(params)
             opt.zeroGrad(params)
-            if i >= warmup { train.append(Date().timeIntervalSince(t0)) }
+            if i >= warmup { train.append(Date().timeIntervalSince(t0)); trainCPU.append(CPUClock.processSeconds() - c0) }
             log("  \(shape.rawValue) training step \(i + 1)/\(warmup + trainSteps): loss " + String(format: "%.4f", loss.item))
         }
         model.setTraining(false)
-        log("  \(shape.rawValue) training: " + String(format: "%.2f s per step of %d", median(train), batch))
+        log("  \(shape.rawValue) training: " + String(format: "%.2f s per step of %d (%.2f s CPU)", median(train), batch, median(trainCPU)))
         let ti = median(infer), tt = median(train)
         return Result(shape: shape == .ast ? "AST-base" : "Whisper-tiny encoder", method: model.config.method.rawValue, batch: batch,
                       frames: frames, tokens: tokens, trainable: model.trainableCount, trainStepSeconds: tt, inferStepSeconds: ti,
-                      trainSamplesPerSecond: Double(batch) / max(tt, 1e-9), inferSamplesPerSecond: Double(batch) / max(ti, 1e-9))
+                      trainSamplesPerSecond: Double(batch) / max(tt, 1e-9), inferSamplesPerSecond: Double(batch) / max(ti, 1e-9),
+                      trainStepCPUSeconds: median(trainCPU), inferStepCPUSeconds: median(inferCPU))
     }
 }

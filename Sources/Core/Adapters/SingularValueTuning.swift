@@ -10,6 +10,16 @@
 /// error never enters). The bias stays on the output side, as in the reference code.
 /// Merging folds `U·diag(s − s₀)·Vᵀ` into W.
 ///
+/// Speed: as the only adapter on its layer it runs as one GEMM with the adapted weight
+/// `W' = W + U·diag(s − s₀)·Vᵀ` (`LinearWeightAdapter`), rebuilt only when `s` changed since the
+/// last call (once per optimizer step in training, never during inference), so inference costs
+/// what the plain model costs and a training step spends one `[out, k]·[k, in]` product on the
+/// rebuild and one `[out, in]·[in, k]` product on the gradient of `s`
+/// (`ds_j = Σ_a U[a, j]·(G·V)[a, j]` with `G = ∂L/∂W'`) instead of four token-sized products.
+/// At initialisation `s = s₀` and `W'` is W itself, bit for bit. The cache assumes the base
+/// weight does not change while the adapter is attached (the factors were computed from it);
+/// merging and unmerging drop it, and a trainable base weight is never cached.
+///
 /// Key: `svd_s` `[k]` (the trained singular values). U, V and s₀ are recomputed from the base
 /// weight on load, so files stay small; a singular vector pair may flip sign between SVD
 /// runs, which leaves `U·diag(s)·Vᵀ` unchanged.
@@ -18,7 +28,7 @@
 /// let svt = try SingularValueTuning(layer: fc)   // k = min(in, out)
 /// fc.attach(svt)
 /// ```
-public final class SingularValueTuning: Module, ManagedLinearAdapter {
+public final class SingularValueTuning: Module, ManagedLinearAdapter, LinearWeightAdapter {
     /// Left singular vectors `[out, k]` (frozen).
     public let u: Tensor
     /// Right singular vectors, transposed, `[k, in]` (frozen).
@@ -28,6 +38,10 @@ public final class SingularValueTuning: Module, ManagedLinearAdapter {
     /// Trainable singular values `[k]`, initialised to `initialValues`.
     public let values: Tensor
     public var adapterName = "default"
+    /// The singular values `cachedWeight` was built for (empty: no cache).
+    private var cachedValues: [Float] = []
+    /// `W + U·diag(cachedValues − s₀)·Vᵀ` `[out, in]`.
+    private var cachedWeight: [Float] = []
 
     /// Decomposes `layer.weight`. `rank` keeps the `rank` largest singular directions
     /// trainable (default: all, `min(in, out)`); the rest stay frozen inside W.
@@ -56,6 +70,61 @@ public final class SingularValueTuning: Module, ManagedLinearAdapter {
         return baseOutput + (input.linear(weight: vt) * change).linear(weight: u)
     }
 
+    /// `W + U·diag(s − s₀)·Vᵀ` as one tensor whose gradient flows to `values` (and to
+    /// `layer.weight` if that trains); see the type's note on caching.
+    public func adaptedWeight(layer: Linear) -> Tensor {
+        let w = layer.weight
+        let out = u.shape[0], k = u.shape[1], inF = vt.shape[1]
+        precondition(w.shape == [out, inF], "SingularValueTuning: factors U \(u.shape), Vᵀ \(vt.shape) do not fit \(w.shape)")
+        let weight: [Float]
+        if !w.requiresGrad && !cachedWeight.isEmpty && cachedValues == values.storage {
+            weight = cachedWeight
+        } else {
+            weight = rebuiltWeight(w.storage)
+            if w.requiresGrad {
+                cachedValues = []; cachedWeight = []
+            } else {
+                cachedValues = values.storage; cachedWeight = weight
+            }
+        }
+        let (u, vt, values) = (self.u, self.vt, self.values)
+        return Tensor(weight, shape: w.shape).recording("svd_weight", [values, w]) { g in
+            if values.requiresGrad {
+                // ds_j = Σ_a U[a, j] · (G·V)[a, j]: one [out, in]·[in, k] product, then a column dot.
+                var gv = [Float](unsafeUninitializedCapacity: out * k) { _, c in c = out * k }
+                var ds = [Float](repeating: 0, count: k)
+                g.withUnsafeBufferPointer { gp in
+                    vt.storage.withUnsafeBufferPointer { vp in
+                        gv.withUnsafeMutableBufferPointer { tp in
+                            BLAS.sgemm(transA: false, transB: true, m: out, n: k, k: inF, a: gp.baseAddress!, lda: inF,
+                                       b: vp.baseAddress!, ldb: inF, beta: 0, c: tp.baseAddress!, ldc: k)
+                        }
+                    }
+                }
+                u.storage.withUnsafeBufferPointer { up in
+                    gv.withUnsafeBufferPointer { tp in
+                        for a in 0..<out { for j in 0..<k { ds[j] += up[a * k + j] * tp[a * k + j] } }
+                    }
+                }
+                values.accumulateGrad(ds)
+            }
+            if w.requiresGrad { w.accumulateGrad(g) }
+        }
+    }
+
+    /// `base + U·diag(s − s₀)·Vᵀ`; `base` itself (no copy) while `s = s₀`.
+    private func rebuiltWeight(_ base: [Float]) -> [Float] {
+        let out = u.shape[0], k = u.shape[1], inF = vt.shape[1]
+        var change = [Float](repeating: 0, count: k)
+        for j in 0..<k { change[j] = values.storage[j] - initialValues.storage[j] }
+        if change.allSatisfy({ $0 == 0 }) { return base }
+        var scaledU = u.storage
+        for i in 0..<out { for j in 0..<k { scaledU[i * k + j] *= change[j] } }
+        var w = base
+        addProduct(&w, scaledU, vt.storage, m: out, n: inF, k: k, alpha: 1)
+        return w
+    }
+
     /// `U·diag(s − s₀)·Vᵀ` `[out, in]`.
     public func deltaWeight() -> Tensor {
         Tensor(deltaStorage(sign: 1), shape: [u.shape[0], vt.shape[1]])
@@ -75,6 +144,7 @@ public final class SingularValueTuning: Module, ManagedLinearAdapter {
 
     private func fold(into layer: Linear, sign: Float) {
         precondition(layer.weight.shape == [u.shape[0], vt.shape[1]], "SingularValueTuning: factors do not fit \(layer.weight.shape)")
+        cachedValues = []; cachedWeight = []
         let d = deltaStorage(sign: sign)
         for i in 0..<d.count { layer.weight.storage[i] += d[i] }
     }

@@ -123,7 +123,7 @@ public enum HeadAttentionKernel {
                     let kr = ks.base + r * Tk
                     for j in 0..<Tk { d[j] = kr[j] != 0 ? d[j] * keepScale : 0 }
                 }
-                SoftmaxKernel.backwardRow(d, d, p, Tk)
+                VectorMath.softmaxBackwardRow(d, d, p, Tk)
             }
         }
         for b in 0..<B {

@@ -41,27 +41,91 @@ public enum VectorMath {
         for i in 0..<n { y[i] = exp(x[i]) }
     }
 
+    /// e^x for x ≤ 0, as `exp` but with a single 2^n scale (n ≥ −126 after the clamp, so 2^n is a
+    /// normal float): the softmax argument x − max is never positive. Same polynomial, same
+    /// values as `exp` on that range.
+    @inlinable @inline(__always)
+    public static func expNonPositive(_ x: Float) -> Float {
+        let lo: Float = -87.33654
+        let xc = x < lo ? lo : x
+        let magic: Float = 12_582_912
+        let t = xc * 1.442695040888963 + magic
+        let n = t - magic
+        var r = xc - n * 0.693359375
+        r = r - n * -2.12194440e-4
+        var p: Float = 1.9875691500e-4
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let y = p * (r * r) + r + 1
+        let ni = Int32(bitPattern: t.bitPattern) &- 0x4B40_0000
+        let scale = Float(bitPattern: UInt32(bitPattern: (ni &+ 127) &<< 23))
+        return x < lo ? 0 : y * scale
+    }
+
+    /// Maximum of `n` values (−∞ for none). Eight independent running maxima: one running
+    /// maximum serialises every element on the compare latency and does not vectorise
+    /// (Swift does not reassociate float reductions), eight of them compile to packed `maxps`.
+    @inlinable
+    public static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
+        var i = 0
+        while i + 8 <= n {
+            m0 = Swift.max(m0, x[i]); m1 = Swift.max(m1, x[i + 1]); m2 = Swift.max(m2, x[i + 2]); m3 = Swift.max(m3, x[i + 3])
+            m4 = Swift.max(m4, x[i + 4]); m5 = Swift.max(m5, x[i + 5]); m6 = Swift.max(m6, x[i + 6]); m7 = Swift.max(m7, x[i + 7])
+            i += 8
+        }
+        while i < n { m0 = Swift.max(m0, x[i]); i += 1 }
+        return Swift.max(Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)), Swift.max(Swift.max(m4, m5), Swift.max(m6, m7)))
+    }
+
+    /// Σ x[i]·y[i] (or Σ x[i] when `y` is nil) with eight partial sums, for the same reason.
+    @inlinable
+    public static func sum(_ x: UnsafePointer<Float>, times y: UnsafePointer<Float>? = nil, _ n: Int) -> Float {
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0, s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        var i = 0
+        if let y {
+            while i + 8 <= n {
+                s0 += x[i] * y[i]; s1 += x[i + 1] * y[i + 1]; s2 += x[i + 2] * y[i + 2]; s3 += x[i + 3] * y[i + 3]
+                s4 += x[i + 4] * y[i + 4]; s5 += x[i + 5] * y[i + 5]; s6 += x[i + 6] * y[i + 6]; s7 += x[i + 7] * y[i + 7]
+                i += 8
+            }
+            while i < n { s0 += x[i] * y[i]; i += 1 }
+        } else {
+            while i + 8 <= n {
+                s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]
+                s4 += x[i + 4]; s5 += x[i + 5]; s6 += x[i + 6]; s7 += x[i + 7]
+                i += 8
+            }
+            while i < n { s0 += x[i]; i += 1 }
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    }
+
     /// Softmax of one row (`y` may equal `x`), as `SoftmaxKernel.softmaxRow`: the row max is
     /// subtracted first; a row of all −∞ gives zeros.
     @inlinable
     public static func softmaxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n { m = x[i] > m ? x[i] : m }
+        let m = maximum(x, n)
         if m == -.infinity {
             for i in 0..<n { y[i] = 0 }
             return
         }
-        for i in 0..<n { y[i] = exp(x[i] - m) }
-        // Four partial sums: a single running sum would serialise on the add latency.
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var i = 0
-        while i + 4 <= n {
-            s0 += y[i]; s1 += y[i + 1]; s2 += y[i + 2]; s3 += y[i + 3]
-            i += 4
-        }
-        while i < n { s0 += y[i]; i += 1 }
-        let inv = 1 / ((s0 + s1) + (s2 + s3))
+        for i in 0..<n { y[i] = expNonPositive(x[i] - m) }
+        let inv = 1 / sum(UnsafePointer(y), n)
         for j in 0..<n { y[j] *= inv }
+    }
+
+    /// Softmax backward of one row, dx = y ⊙ (dy − Σ dy·y) (`dx` may equal `dy`), as
+    /// `SoftmaxKernel.backwardRow` with the dot product in eight partial sums.
+    @inlinable
+    public static func softmaxBackwardRow(
+        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int
+    ) {
+        let dot = sum(dy, times: y, n)
+        for i in 0..<n { dx[i] = y[i] * (dy[i] - dot) }
     }
 
     /// Φ(x) and φ(x) with the formula of `GELUKernel.normalCDFAndPDF` (Abramowitz & Stegun

@@ -12,6 +12,15 @@ public protocol LinearAdapter: Module {
     func unmerge(from layer: Linear)
 }
 
+/// An adapter whose whole effect is a new weight, `y = x·W'ᵀ + b` (singular-value tuning).
+/// A `Linear` whose only active adapter is one of these runs one GEMM with `W'` instead of the
+/// base GEMM plus the adapter's own products; `W'` carries the gradient to the adapter.
+public protocol LinearWeightAdapter: LinearAdapter {
+    /// The adapted weight `[out, in]`, recording the gradient to the adapter's parameters (and
+    /// to `layer.weight` when that trains).
+    func adaptedWeight(layer: Linear) -> Tensor
+}
+
 /// `y = x·Wᵀ + b` with `weight [out, in]` as PyTorch's `nn.Linear`, plus an adapter slot.
 ///
 /// ```swift
@@ -61,6 +70,9 @@ public final class Linear: Module {
 
     /// Base output plus active, unmerged adapters.
     public func callAsFunction(_ x: Tensor) -> Tensor {
+        if adaptersEnabled, adapters.count == 1, mergedAdapters.isEmpty, let a = adapters[0].adapter as? any LinearWeightAdapter {
+            return x.linear(weight: a.adaptedWeight(layer: self), bias: bias)
+        }
         var y = x.linear(weight: weight, bias: bias)
         guard adaptersEnabled else { return y }
         for (name, a) in adapters where !mergedAdapters.contains(name) {

@@ -8,7 +8,7 @@ extension Tensor {
     @inline(__always)
     static func zipBroadcast(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         if a.shape == b.shape {
-            var out = [Float](repeating: 0, count: a.count)
+            var out = uninitializedFloats(a.count)  // every element written below
             out.withUnsafeMutableBufferPointer { o in
                 a.storage.withUnsafeBufferPointer { x in
                     b.storage.withUnsafeBufferPointer { y in
@@ -22,7 +22,7 @@ extension Tensor {
         let sa = Shape.broadcastStrides(a.shape, to: shape)
         let sb = Shape.broadcastStrides(b.shape, to: shape)
         let la = sa.last ?? 0, lb = sb.last ?? 0
-        var out = [Float](repeating: 0, count: shape.reduce(1, *))
+        var out = uninitializedFloats(shape.reduce(1, *))  // the broadcast rows cover every element
         out.withUnsafeMutableBufferPointer { o in
             a.storage.withUnsafeBufferPointer { x in
                 b.storage.withUnsafeBufferPointer { y in
@@ -43,7 +43,7 @@ extension Tensor {
     /// Applies `f` to every element.
     @inline(__always)
     func mapValues(_ f: (Float) -> Float) -> Tensor {
-        var out = [Float](repeating: 0, count: count)
+        var out = uninitializedFloats(count)
         out.withUnsafeMutableBufferPointer { o in
             storage.withUnsafeBufferPointer { x in
                 for i in 0..<o.count { o[i] = f(x[i]) }

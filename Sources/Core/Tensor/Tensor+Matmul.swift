@@ -11,17 +11,17 @@ extension Tensor {
         if b.rank == 2 {
             // Fold a's batch axes into M: a single GEMM.
             let rows = a.count / Swift.max(k, 1)
-            var out = [Float](repeating: 0, count: rows * n)
+            var out = uninitializedFloats(rows * n)
             Tensor.gemm(false, false, rows, n, k, a.storage, b.storage, &out, beta: 0)
             let outShape = Array(a.shape.dropLast()) + [n]
             return Tensor(out, shape: outShape).recording("matmul", [a, b]) { g in
                 if a.requiresGrad {  // dA = g · Bᵀ
-                    var ga = [Float](repeating: 0, count: a.count)
+                    var ga = uninitializedFloats(a.count)
                     Tensor.gemm(false, true, rows, k, n, g, b.storage, &ga, beta: 0)
                     a.accumulateGrad(ga)
                 }
                 if b.requiresGrad {  // dB = Aᵀ · g
-                    var gb = [Float](repeating: 0, count: b.count)
+                    var gb = uninitializedFloats(b.count)
                     Tensor.gemm(true, false, k, n, rows, a.storage, g, &gb, beta: 0)
                     b.accumulateGrad(gb)
                 }
@@ -31,17 +31,17 @@ extension Tensor {
         let ae = a.expand(to: batch + [m, k]).detachedIfCopy(of: a)
         let be = b.expand(to: batch + [k, n]).detachedIfCopy(of: b)
         let nb = batch.reduce(1, *)
-        var out = [Float](repeating: 0, count: nb * m * n)
+        var out = uninitializedFloats(nb * m * n)
         Tensor.batchedGemm(nb, false, false, m, n, k, ae.storage, be.storage, &out)
         let outShape = batch + [m, n]
         return Tensor(out, shape: outShape).recording("matmul", [a, b]) { g in
             if a.requiresGrad {
-                var ga = [Float](repeating: 0, count: nb * m * k)
+                var ga = uninitializedFloats(nb * m * k)
                 Tensor.batchedGemm(nb, false, true, m, k, n, g, be.storage, &ga)
                 a.accumulateGrad(Shape.reduceGrad(ga, from: batch + [m, k], to: a.shape))
             }
             if b.requiresGrad {
-                var gb = [Float](repeating: 0, count: nb * k * n)
+                var gb = uninitializedFloats(nb * k * n)
                 Tensor.batchedGemm(nb, true, false, k, n, m, ae.storage, g, &gb)
                 b.accumulateGrad(Shape.reduceGrad(gb, from: batch + [k, n], to: b.shape))
             }
@@ -60,7 +60,8 @@ extension Tensor {
         precondition(x.shape.last == inF, "linear: input \(x.shape) does not end in \(inF) (weight \(weight.shape))")
         if let b = bias { precondition(b.shape == [outF], "linear: bias \(b.shape) must be [\(outF)]") }
         let rows = x.count / Swift.max(inF, 1)
-        var out = [Float](repeating: 0, count: rows * outF)
+        // Every element is written: by the bias copy (then GEMM accumulates), or by GEMM with beta 0.
+        var out = uninitializedFloats(rows * outF)
         if let b = bias {
             // Pre-fill with the bias and let GEMM accumulate (beta = 1): no second pass.
             out.withUnsafeMutableBufferPointer { o in
@@ -74,18 +75,22 @@ extension Tensor {
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return Tensor(out, shape: outShape).recording("linear", inputs) { g in
             if x.requiresGrad {  // dX = g · W
-                var gx = [Float](repeating: 0, count: x.count)
+                var gx = uninitializedFloats(x.count)
                 Tensor.gemm(false, false, rows, inF, outF, g, weight.storage, &gx, beta: 0)
                 x.accumulateGrad(gx)
             }
             if weight.requiresGrad {  // dW = gᵀ · X
-                var gw = [Float](repeating: 0, count: weight.count)
+                var gw = uninitializedFloats(weight.count)
                 Tensor.gemm(true, false, outF, inF, rows, g, x.storage, &gw, beta: 0)
                 weight.accumulateGrad(gw)
             }
             if let b = bias, b.requiresGrad {
                 var gb = [Float](repeating: 0, count: outF)
-                for r in 0..<rows { for j in 0..<outF { gb[j] += g[r * outF + j] } }
+                g.withUnsafeBufferPointer { gp in
+                    gb.withUnsafeMutableBufferPointer { bp in
+                        for r in 0..<rows { for j in 0..<outF { bp[j] += gp[r * outF + j] } }
+                    }
+                }
                 b.accumulateGrad(gb)
             }
         }
@@ -125,4 +130,11 @@ extension Tensor {
             }
         }
     }
+}
+
+/// A buffer of `n` floats left uninitialised, for results that a GEMM with beta = 0 (or a copy)
+/// overwrites completely: zero-filling first would cost a pass over memory plus page faults.
+@inline(__always)
+func uninitializedFloats(_ n: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: n) { _, c in c = n }
 }

@@ -20,6 +20,10 @@ public enum VisionAdaptBench {
         public var inferStepSeconds: Double
         public var trainImagesPerSecond: Double
         public var inferImagesPerSecond: Double
+        /// Median process CPU seconds per step (all threads): with `--threads 1` the figure to
+        /// compare under machine load, where wall time mostly measures the other processes.
+        public var trainStepCPUSeconds: Double
+        public var inferStepCPUSeconds: Double
     }
 
     /// The DINOv2-small shape (ViT-S/14: 384 wide, 12 layers, 6 heads) with random weights,
@@ -69,29 +73,30 @@ public enum VisionAdaptBench {
         let params = peft.trainableParameters() + head.namedParameters().map { ("head." + $0.0, $0.1) }
         let opt = AdamW(learningRate: 2e-4, weightDecay: 0.01)
         backbone.module.eval()
-        var infer: [Double] = []
+        var infer: [Double] = [], inferCPU: [Double] = []
         for i in 0..<(warmup + inferSteps) {
-            let t0 = Date()
+            let t0 = Date(), c0 = CPUClock.processSeconds()
             _ = try withoutGrad { try backbone.imageFeatures(x) }
-            if i >= warmup { infer.append(Date().timeIntervalSince(t0)) }
+            if i >= warmup { infer.append(Date().timeIntervalSince(t0)); inferCPU.append(CPUClock.processSeconds() - c0) }
         }
-        log("  \(shape) \(method.rawValue) inference: " + String(format: "%.2f s per batch of %d", median(infer), batch))
+        log("  \(shape) \(method.rawValue) inference: " + String(format: "%.2f s per batch of %d (%.2f s CPU)", median(infer), batch, median(inferCPU)))
         backbone.module.train()
-        var train: [Double] = []
+        var train: [Double] = [], trainCPU: [Double] = []
         for i in 0..<(warmup + trainSteps) {
-            let t0 = Date()
+            let t0 = Date(), c0 = CPUClock.processSeconds()
             let loss = head(try backbone.imageFeatures(x)).crossEntropy(targets: targets)
             loss.backward()
             opt.step(params)
             opt.zeroGrad(params)
-            if i >= warmup { train.append(Date().timeIntervalSince(t0)) }
+            if i >= warmup { train.append(Date().timeIntervalSince(t0)); trainCPU.append(CPUClock.processSeconds() - c0) }
         }
         backbone.module.eval()
-        log("  \(shape) \(method.rawValue) training: " + String(format: "%.2f s per step of %d", median(train), batch))
+        log("  \(shape) \(method.rawValue) training: " + String(format: "%.2f s per step of %d (%.2f s CPU)", median(train), batch, median(trainCPU)))
         let p = backbone.patchSize
         let trainable = params.reduce(0) { $0 + $1.1.count }
         return Result(shape: shape, weights: backbone.source, method: method.rawValue, batch: batch, imageSize: imageSize, tokens: (imageSize / p) * (imageSize / p) + 1,
                       trainable: trainable, trainStepSeconds: median(train), inferStepSeconds: median(infer),
-                      trainImagesPerSecond: Double(batch) / max(median(train), 1e-9), inferImagesPerSecond: Double(batch) / max(median(infer), 1e-9))
+                      trainImagesPerSecond: Double(batch) / max(median(train), 1e-9), inferImagesPerSecond: Double(batch) / max(median(infer), 1e-9),
+                      trainStepCPUSeconds: median(trainCPU), inferStepCPUSeconds: median(inferCPU))
     }
 }
