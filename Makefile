@@ -42,8 +42,8 @@ demo-avsr: deps models build
 demo-faces: deps models build
 	$(SWIFT) run $(RELEASE) face-adapt demo
 
-# PeftCD change detection on synthetic change pairs (LoRA / adapter / frozen; a 40-step schedule that
-# shows the pipeline, not converged quality).
+# PeftCD change detection on synthetic change pairs (LoRA / adapter / frozen, 150 steps at 112 px): learns
+# change (held-out IoU ~0.3) but stays below the pixel-difference baseline it prints, so not in `make demo`.
 demo-change: deps models build
 	$(SWIFT) run $(RELEASE) change-detect demo
 

@@ -11,6 +11,12 @@ public struct ChangeTrainOptions: Codable, Sendable, Equatable {
     public var warmupSteps: Int?
     public var minLearningRate = 3e-5
     public var gradientClip: Float = 1
+    /// Learning rate of the decoder when it should differ from the encoder adapters' (nil: the
+    /// same). The decoder starts from random weights while the adapters start at (or near) the
+    /// identity, so short runs want it higher; the schedule scales both alike.
+    public var decoderLearningRate: Double?
+    /// PeftCD's cross-entropy, or cross-entropy + soft Dice for short schedules (see `ChangeLoss`).
+    public var loss = ChangeLoss.crossEntropy
     /// Square model input (a multiple of the patch size); larger tiles are randomly cropped.
     public var size = 224
     /// Validation every this many steps (0: only at the end); the best validation IoU is kept.
@@ -66,7 +72,12 @@ public enum ChangeTrainer {
             throw DatasetError("--size \(o.size) must be a multiple of the model's patch size \(network.encoder.patchSize) (e.g. \(o.size / network.encoder.patchSize * network.encoder.patchSize))")
         }
         let params = network.trainableParameters()
+        // Two parameter groups: the decoder (random init) and the encoder adapters.
+        let isDecoder = { (name: String) in name.hasPrefix("decoder.") || name.contains(".decoder.") }
+        let decoderParams = params.filter { isDecoder($0.0) }, encoderParams = params.filter { !isDecoder($0.0) }
         let opt = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay)
+        let decoderOpt = AdamW(learningRate: o.decoderLearningRate ?? o.learningRate, weightDecay: o.weightDecay)
+        let decoderScale = (o.decoderLearningRate ?? o.learningRate) / o.learningRate
         var rng = SplitMix64(seed: o.seed)
         var validations: [ChangeValidation] = []
         var best: (iou: Double, step: Int, values: [[Float]])?
@@ -75,6 +86,7 @@ public enum ChangeTrainer {
         let start = Date()
         for step in 0..<o.steps {
             opt.learningRate = o.learningRate(at: step)
+            decoderOpt.learningRate = opt.learningRate * decoderScale
             var items: [PairPlanes] = []
             for _ in 0..<o.batchSize {
                 let p = try pairs.planes(Int(rng.next() % UInt64(pairs.count)))
@@ -85,11 +97,12 @@ public enum ChangeTrainer {
             let (a, b, labels) = PairPlanes.batch(items, normalization: normalization)
             network.train()
             let (la, lb) = try network.streams(before: a, after: b)
-            let loss = ChangeDetectionNetwork.loss(la, lb, labels: labels)
+            let loss = ChangeDetectionNetwork.loss(la, lb, labels: labels, kind: o.loss)
             opt.zeroGrad(params)
             loss.backward()
             _ = clipGradNorm(params, maxNorm: o.gradientClip)
-            opt.step(params)
+            opt.step(encoderParams)
+            decoderOpt.step(decoderParams)
             lastLoss = Double(loss.storage[0])
             recent.append(lastLoss)
             if recent.count > 10 { recent.removeFirst() }

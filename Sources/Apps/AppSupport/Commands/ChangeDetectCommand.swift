@@ -10,12 +10,13 @@ public enum ChangeDetectCommand: Command {
     public static let usage = """
         usage:
           change-detect train --data DIR --out ADAPTER [--peft lora|adapter|frozen] [--exchange 0,2] [--model PATH]
-                              [--steps 300] [--batch 4] [--lr 3e-4] [--weight-decay 1e-4] [--warmup N] [--size 224] [--stride S]
+                              [--steps 300] [--batch 4] [--lr 3e-4] [--decoder-lr LR] [--loss ce|dice-ce] [--weight-decay 1e-4] [--warmup N] [--size 224] [--stride S]
                               [--eval-every 100] [--rank 8] [--alpha 32] [--lora-dropout 0.1] [--bottleneck 32] [--channels 64]
                               [--bands 3,2,1] [--seed 1] [--no-augment] [--resize]
           change-detect eval --adapter ADAPTER --data DIR [--split test] [--stride S] [--model PATH] [--resize]
           change-detect predict --adapter ADAPTER --before IMG --after IMG --out MASK.png|MASK.tif [--overlay PNG] [--stride S] [--resize]
           change-detect make-data --scene IMG|SENTINEL2_DIR --out DIR [--tile 256] [--seed 13]
+          change-detect baseline --data DIR [--split test]   (pixel-difference threshold fitted on train, and all-change)
           change-detect bench [--size 224] [--batch 2] [--steps 3] [--peft lora] [--peer-python PY] [--json]
           change-detect demo [--out runs/change-demo] [--steps 40] [--size 112] [--stride 112] [--modes lora,frozen,adapter] [--scene …]
         Data: DIR/{train,val,test}/{A,B,label}/<name>.png (LEVIR-CD layout; labels 0/255). Images: PNG, JPEG, PGM/PPM,
@@ -33,8 +34,9 @@ public enum ChangeDetectCommand: Command {
         case "predict": return try predict(rest)
         case "make-data": return try makeData(rest)
         case "demo": return try demo(rest)
+        case "baseline": return try baseline(rest)
         case "bench": return try bench(rest)
-        default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, predict, make-data, demo or bench")
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, predict, make-data, baseline, demo or bench")
         }
     }
 
@@ -84,7 +86,8 @@ public enum ChangeDetectCommand: Command {
     }
 
     static let trainOptions: Set<String> = ["data", "out", "peft", "exchange", "model", "steps", "batch", "lr", "weight-decay", "warmup", "size",
-                                            "stride", "eval-every", "rank", "alpha", "lora-dropout", "bottleneck", "channels", "bands", "seed"]
+                                            "stride", "eval-every", "rank", "alpha", "lora-dropout", "bottleneck", "channels", "bands", "seed",
+                                            "decoder-lr", "loss"]
 
     static func modelOptions(_ a: Arguments) throws -> ChangeModelOptions {
         var m = ChangeModelOptions()
@@ -114,15 +117,23 @@ public enum ChangeDetectCommand: Command {
         t.size = try a.int("size", default: t.size)
         if a.string("stride") != nil { t.stride = try a.int("stride", default: t.size / 2) }
         t.evalEvery = try a.int("eval-every", default: t.evalEvery)
+        if a.string("decoder-lr") != nil { t.decoderLearningRate = try double(a, "decoder-lr", default: t.learningRate) }
+        t.loss = try lossKind(a, default: t.loss)
         t.seed = try a.uint64("seed", default: 1)
         if a.has("no-augment") {
             t.augmentation.dihedral = false
             t.augmentation.maxRotation = 0
         }
-        guard t.steps > 0, t.batchSize > 0, t.size > 0, t.windowStride > 0, t.learningRate > 0 else {
-            throw DatasetError("--steps, --batch, --size, --stride and --lr must be positive")
+        guard t.steps > 0, t.batchSize > 0, t.size > 0, t.windowStride > 0, t.learningRate > 0, (t.decoderLearningRate ?? 1) > 0 else {
+            throw DatasetError("--steps, --batch, --size, --stride, --lr and --decoder-lr must be positive")
         }
         return t
+    }
+
+    static func lossKind(_ a: Arguments, default d: ChangeLoss) throws -> ChangeLoss {
+        let name = a.string("loss", default: d.rawValue)
+        guard let kind = ChangeLoss(rawValue: name) else { throw ArgumentError.badValue("loss", name, expected: "ce or dice-ce") }
+        return kind
     }
 
     /// Result of a training run, as printed and saved beside the adapter.
