@@ -80,7 +80,7 @@ clean:
 .PHONY: fuzz test-asan test-tsan
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?=
-TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|LayerTests
+TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup
 SAN_ENV      := LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 SWIFT_BACKTRACE=enable=no
 
 fuzz: deps

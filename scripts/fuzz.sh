@@ -7,8 +7,10 @@
 #   scripts/fuzz.sh list                  the targets and what they read
 #   scripts/fuzz.sh replay TARGET FILE... run the target once on each file (to reproduce a crash)
 #   scripts/fuzz.sh table                 the latest result per target as a Markdown table (for FUZZING.md)
+#   scripts/fuzz.sh soak [TARGET...]      every target in turn under nice -n 19, FUZZ_ROUNDS rounds (logs in .build/fuzz)
+#   scripts/fuzz.sh totals                executions summed over all runs per target
 #
-# Environment: FUZZ_SECONDS (per target), FUZZ_MALLOC_MB (largest single allocation allowed,
+# Environment: FUZZ_SECONDS (per target), FUZZ_TIMEOUT (s per input, default 10; soak 60), FUZZ_MALLOC_MB (largest single allocation allowed,
 # default 256: a lying header must be refused before it allocates), FUZZ_RSS_MB (default 2048),
 # FUZZ_JOBS (parallel libFuzzer workers per target, default 1).
 # Crashing inputs are stored in Tests/Fuzz/crashes/<target>/ (commit them with a regression
@@ -26,6 +28,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 FUZZ_MALLOC_MB=${FUZZ_MALLOC_MB:-256}
 FUZZ_RSS_MB=${FUZZ_RSS_MB:-2048}
 FUZZ_JOBS=${FUZZ_JOBS:-1}
+# libFuzzer's timeout is wall-clock time: on a loaded machine under nice -n 19 a 0.3 s input can
+# take 12 s, so the soak run allows 60 s (replay a timeout unloaded before calling it a hang).
+FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-10}
 export SWIFT_BACKTRACE=enable=no   # libFuzzer reports the crash; Swift's backtracer would only slow it down
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/Tests/Fuzz/lsan.supp:print_suppressions=0}
 
@@ -46,6 +51,8 @@ build() {
 }
 
 targets() { PEFTKIT_FUZZ_LIST=1 "$BIN" 2>/dev/null | cut -f1; }
+# The target's -max_len (third column of the list; empty = libFuzzer's default).
+max_len() { PEFTKIT_FUZZ_LIST=1 "$BIN" 2>/dev/null | awk -F'\t' -v t="$1" '$1 == t { print $3 }'; }
 
 # Copies fixture files into a seed folder (files over 64 KB are skipped: mutation of big inputs is slow).
 copy_small() { local dir=$1; shift; for f in "$@"; do [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 65536 ] && cp "$f" "$dir/" || true; done; }
@@ -113,15 +120,31 @@ JSON
     copy_small "$S/audio" "$FIX"/audio/allison_digit1_16k.flac   # real recordings are slow to mutate; the seed writer adds short clips
     printf 'path,label,fold\na.wav,yes,1\nsub/b.wav,no,2\n# comment\n' > "$S/audio-manifest/manifest.csv"
     printf 'a.wav\thello world\nb.flac\tsecond line\n' > "$S/speech-manifest/speech.tsv"
+    # Formats that landed later: change-detect's TIFF, gec-cl's M2/TSV/JSONL, crosstune's HTTP and inputs.
+    copy_small "$S/tiff" Tests/VisionTests/Resources/tiff/*.tif
+    copy_small "$S/m2" "$FIX"/gec/*.m2
+    printf 'She go .\tShe goes .\tShe went .\nOk .\tOk .\n' > "$S/gec-data/a.tsv"
+    printf '{"source": "a b", "references": ["a c"], "category": "law"}\n{"source": "x", "references": ["x"]}\n' > "$S/gec-data/a.jsonl"
+    printf 'POST /embed HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n{"inputs":["hello world"]}\nGET /health HTTP/1.1\r\n\r\n' > "$S/http-request/post.txt"
+    printf 'POST /embed_all HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n{"inp\r\n10\r\nuts":["a","b"]}\n\r\n0\r\n\r\n' > "$S/http-request/chunked.txt"
+    printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 19\r\n\r\n[[0.5,-1.25,3e-2]]\n' > "$S/http-response/length.txt"
+    printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n[[1,\r\n4\r\n2]]\n\r\n0\r\n\r\n' > "$S/http-response/chunked.txt"
+    printf 'HTTP/1.0 413 Payload Too Large\r\n\r\n{"error":"too large"}' > "$S/http-response/close.txt"
+    printf '[[0.5,-1.25,3e-2],[1,2,3]]' > "$S/tei-json/embed.json"
+    printf '[[[0.5,1],[2,3]],[[4,5]]]' > "$S/tei-json/embed_all.json"
+    printf 'text,label\n"hello, world",pos\n"say ""hi""\nthere",neg\n' > "$S/labelled-text/a.csv"
+    printf 'text\tlabel\nhello\tpos\n' > "$S/labelled-text/a.tsv"
+    printf '{"text": "hello", "label": "pos"}\n{"text": "bye", "label": "neg"}\n' > "$S/labelled-text/a.jsonl"
     for t in $(targets); do printf '%-16s %3d seeds\n' "$t" "$(ls "$S/$t" | wc -l)"; done
 }
 
 run_one() {
     local t=$1 corpus=$OUT/corpus/$t crashes=$ROOT/Tests/Fuzz/crashes/$t log=$OUT/logs/$t.log
     mkdir -p "$corpus" "$crashes" "$OUT/logs"
-    local args=(-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb="$FUZZ_RSS_MB" -malloc_limit_mb="$FUZZ_MALLOC_MB"
+    local args=(-max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" -rss_limit_mb="$FUZZ_RSS_MB" -malloc_limit_mb="$FUZZ_MALLOC_MB"
                 -artifact_prefix="$crashes/" -print_final_stats=1 -detect_leaks=1)
     [ "$FUZZ_JOBS" -gt 1 ] && args+=(-fork="$FUZZ_JOBS" -ignore_crashes=1)
+    local ml; ml=$(max_len "$t"); [ -n "$ml" ] && args+=(-max_len="$ml")
     local status=0
     PEFTKIT_FUZZ_TARGET=$t "$BIN" "${args[@]}" "$corpus" "$OUT/seeds/$t" > "$log" 2>&1 || status=$?
     local execs cov files
@@ -145,6 +168,25 @@ case "$cmd" in
         echo "| target | seconds | executions | corpus | edges | crash files | exit |"
         echo "|---|---:|---:|---:|---:|---:|---:|"
         tac "$OUT/results.tsv" | awk -F'\t' '!seen[$1]++' | tac | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}' ;;
+    soak)
+        # The long run: every target (or those given) in turn, FUZZ_SECONDS each, niced so other
+        # work on the machine keeps its share, for FUZZ_ROUNDS rounds; the corpus carries over
+        # between runs and rounds, so executions accumulate (`scripts/fuzz.sh totals`).
+        [ -x "$BIN" ] || build
+        [ -d "$OUT/seeds" ] || seeds
+        list=("$@"); [ ${#list[@]} -gt 0 ] || list=($(targets))
+        for round in $(seq 1 "${FUZZ_ROUNDS:-1}"); do
+            for t in "${list[@]}"; do
+                FUZZ_TIMEOUT=${FUZZ_TIMEOUT_SOAK:-60} nice -n 19 "$0" run "$t" >> "$OUT/soak.log" 2>&1 || echo "round $round: $t FAILED" >> "$OUT/soak.log"
+            done
+        done ;;
+    totals)
+        # Executions summed over every run in results.tsv, with the newest corpus/edges/crash count.
+        echo "| target | runs | seconds | executions | exec/s | corpus | edges | crash files |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ runs[$1]++; secs[$1] += $2; ex[$1] += $3; corpus[$1] = $4; cov[$1] = $5; cr[$1] = $6; if (!($1 in order)) { order[$1] = n++ } }
+             END { for (t in order) idx[order[t]] = t
+                   for (i = 0; i < n; i++) { t = idx[i]; printf "| %s | %d | %d | %d | %d | %s | %s | %s |\n", t, runs[t], secs[t], ex[t], (secs[t] ? ex[t] / secs[t] : 0), corpus[t], cov[t], cr[t] } }' "$OUT/results.tsv" ;;
     replay)
         t=$1; shift
         for f in "$@"; do PEFTKIT_FUZZ_TARGET=$t "$BIN" -runs=1 "$f"; done ;;
@@ -157,5 +199,5 @@ case "$cmd" in
         failed=0
         for t in "${list[@]}"; do run_one "$t" || failed=1; done
         exit $failed ;;
-    *) echo "usage: scripts/fuzz.sh build|seeds|run [TARGET...]|list|table|replay TARGET FILE..." >&2; exit 2 ;;
+    *) echo "usage: scripts/fuzz.sh build|seeds|run [TARGET...]|soak [TARGET...]|totals|list|table|replay TARGET FILE..." >&2; exit 2 ;;
 esac

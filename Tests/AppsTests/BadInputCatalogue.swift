@@ -4,6 +4,7 @@ import Foundation
 /// what is wrong (checked case-insensitively); `names` is the path the message must name.
 extension BadInputCase {
     static let catalogue: [BadInputCase] = nerTune + peftInspect + kgQuery + audioAdapt + visionAdapt + avsrTune + demo
+        + changeDetect + gecCL + crossTune
 
     static let nerTune: [BadInputCase] = [
         row("ner-tune", .empty, "training CoNLL", problem: "no token lines", names: { $0.path("empty.conll") }) { f, o in
@@ -86,5 +87,44 @@ extension BadInputCase {
 
     static let demo: [BadInputCase] = [
         row("peftkit-demo", .malformed, "--steps value", problem: "is not an integer", names: { _ in "steps" }) { _, _ in ["toy", "--steps", "many"] },
+    ]
+
+    // Parsers that landed later: change-detect's TIFF/GeoTIFF scenes, gec-cl's M2/TSV/JSON lines,
+    // crosstune's CSV/TSV/JSON-lines inputs. Each reads its data before loading a model.
+    static let changeDetect: [BadInputCase] = [
+        row("change-detect", .empty, "scene TIFF", problem: "empty", names: { $0.path("empty.tif") }) { f, o in
+            ["make-data", "--scene", f.path("empty.tif"), "--out", o + "/data"] },
+        row("change-detect", .truncated, "scene TIFF", problem: "truncated", names: { $0.path("truncated.tif") }) { f, o in
+            ["make-data", "--scene", f.path("truncated.tif"), "--out", o + "/data"] },
+        row("change-detect", .hugeDimensions, "TIFF claiming 100000 x 100000 float32 pixels", problem: "refusing to allocate", names: { $0.path("huge.tif") }) { f, o in
+            ["make-data", "--scene", f.path("huge.tif"), "--out", o + "/data"] },
+        row("change-detect", .missing, "scene", problem: "not found", names: { $0.path("nope.tif") }) { f, o in
+            ["make-data", "--scene", f.path("nope.tif"), "--out", o + "/data"] },
+    ]
+
+    static let gecCL: [BadInputCase] = [
+        row("gec-cl", .malformed, "M2 with a span outside the sentence", problem: "span", names: { $0.path("bad.m2") }) { f, _ in
+            ["score", "--hyp", f.path("bad.m2"), "--ref", f.path("bad.m2")] },
+        row("gec-cl", .wrongEncoding, "training TSV in Latin-1", problem: "not UTF-8", names: { $0.path("gec-latin1/train.tsv") }) { f, o in
+            ["run", "--data", f.path("gec-latin1"), "--out", o + "/run"] },
+        row("gec-cl", .malformed, "training JSON lines that are not JSON", problem: "not a JSON object", names: { $0.path("gec-badjson/train.jsonl") }) { f, o in
+            ["run", "--data", f.path("gec-badjson"), "--out", o + "/run"] },
+        row("gec-cl", .malformed, "TSV line without a tab", problem: "no tab", names: { $0.path("gec-notab/train.tsv") }) { f, o in
+            ["run", "--data", f.path("gec-notab"), "--out", o + "/run"] },
+        row("gec-cl", .missing, "data folder", problem: "no train.jsonl", names: { $0.path("no-gec") }) { f, o in
+            ["run", "--data", f.path("no-gec"), "--out", o + "/run"] },
+    ]
+
+    static let crossTune: [BadInputCase] = [
+        row("crosstune", .empty, "training CSV", problem: "the file is empty", names: { $0.path("ct-empty.csv") }) { f, o in
+            ["train", "--endpoint", "local", "--train", f.path("ct-empty.csv"), "--test", f.path("ct-empty.csv"), "--out", o + "/ct"] },
+        row("crosstune", .wrongEncoding, "training TSV in Latin-1", problem: "not valid UTF-8", names: { $0.path("ct-latin1.tsv") }) { f, o in
+            ["train", "--endpoint", "local", "--train", f.path("ct-latin1.tsv"), "--test", f.path("ct-latin1.tsv"), "--out", o + "/ct"] },
+        row("crosstune", .malformed, "CSV with an unclosed quote", problem: "never closed", names: { $0.path("ct-quote.csv") }) { f, o in
+            ["train", "--endpoint", "local", "--train", f.path("ct-quote.csv"), "--test", f.path("ct-quote.csv"), "--out", o + "/ct"] },
+        row("crosstune", .malformed, "JSON lines without a label", problem: "no string or integer 'label'", names: { $0.path("ct-nolabel.jsonl") }) { f, o in
+            ["train", "--endpoint", "local", "--train", f.path("ct-nolabel.jsonl"), "--test", f.path("ct-nolabel.jsonl"), "--out", o + "/ct"] },
+        row("crosstune", .missing, "test file", problem: "cannot read the file", names: { $0.path("ct-nope.tsv") }) { f, o in
+            ["train", "--endpoint", "local", "--train", "data/text/topics/train.tsv", "--test", f.path("ct-nope.tsv"), "--out", o + "/ct"] },
     ]
 }

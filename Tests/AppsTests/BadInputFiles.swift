@@ -80,11 +80,47 @@ struct BadInputFiles: Sendable {
         try put("adapter-badjson/vision_adapt.json", "{ not json")
         try put("adapter-badjson/adapter.json", "{ not json")
         try put("adapter-badjson/adapter_config.json", "{ not json")
+        // TIFF scenes (change-detect): empty, cut short, and a 100000 x 100000 float32 header on 264 bytes.
+        let tiff = try [UInt8](Data(contentsOf: TestPaths.packageRoot.appendingPathComponent("Tests/VisionTests/Resources/tiff/lzw_rgb8.tif")))
+        try put("empty.tif", [])
+        try put("truncated.tif", Array(tiff.prefix(tiff.count / 3)))
+        try put("huge.tif", Self.hugeTIFF())
+        // GEC data (gec-cl).
+        try put("bad.m2", "S He go home .\nA 7 8|||R:VERB|||goes|||REQUIRED|||-NONE-|||0\n\n")
+        try put("gec-latin1/train.tsv", [0x63, 0x61, 0x66, 0xE9, 0x09, 0x63, 0x61, 0x66, 0xE9, 0x0A])
+        try put("gec-badjson/train.jsonl", "{ not json\n")
+        try put("gec-notab/train.tsv", "She go .\tShe goes .\nno tab here\n")
+        // Labelled texts (crosstune).
+        try put("ct-empty.csv", [])
+        try put("ct-latin1.tsv", [0x74, 0x65, 0x78, 0x74, 0x09, 0x6C, 0x61, 0x62, 0x65, 0x6C, 0x0A, 0x63, 0x61, 0x66, 0xE9, 0x09, 0x61, 0x0A])
+        try put("ct-quote.csv", "text,label\n\"never closed,a\n")
+        try put("ct-nolabel.jsonl", "{\"text\": \"hello\"}\n")
         // Unreadable (only meaningful when not running as root: root reads everything).
         try put("unreadable.conll", "EU B-ORG\n")
         chmod(path("unreadable.conll"), 0)
         try put("unreadable.safetensors", goodTensors)
         chmod(path("unreadable.safetensors"), 0)
+    }
+
+    /// A little-endian baseline TIFF whose one strip claims 100000 x 100000 float32 pixels, on
+    /// far fewer bytes: the reader must refuse it before allocating.
+    static func hugeTIFF() -> [UInt8] {
+        var b: [UInt8] = [0x49, 0x49, 42, 0, 8, 0, 0, 0]
+        func u16(_ v: Int) { b += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+        func u32(_ v: Int) { b += (0..<4).map { UInt8(v >> (8 * $0) & 0xFF) } }
+        // (tag, type, count, value): type 3 = SHORT, 4 = LONG.
+        let entries: [(Int, Int, Int, Int)] = [
+            (256, 4, 1, 100_000), (257, 4, 1, 100_000), (258, 3, 1, 32), (259, 3, 1, 1), (262, 3, 1, 1),
+            (273, 4, 1, 200), (277, 3, 1, 1), (278, 4, 1, 100_000), (279, 4, 1, 64), (339, 3, 1, 3),
+        ]
+        u16(entries.count)
+        for (tag, type, count, value) in entries {
+            u16(tag); u16(type); u32(count)
+            if type == 3 { u16(value); u16(0) } else { u32(value) }
+        }
+        u32(0)
+        while b.count < 264 { b.append(0) }
+        return b
     }
 
     /// A safetensors file with `header` and `data` zero bytes of tensor data.

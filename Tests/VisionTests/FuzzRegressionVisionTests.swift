@@ -24,4 +24,28 @@ struct VisionFuzzRegressionTests {
         let tight = try PNMDecoder.decode(Data("P2 2 1 9 1 2".utf8), file: "tight.pgm")
         #expect(tight.width == 2 && tight.pixels.count == 2)
     }
+
+    /// A TIFF whose BitsPerSample tag lists 1,818 values (Tests/Fuzz/crashes/tiff/crash-e466…,
+    /// target `tiff`): the error quoted every one, a 6,000-character "line". Minimised: a
+    /// little-endian 1×1 image whose BitsPerSample holds 2,000 alternating 8s and 16s.
+    @Test func tiffErrorForManyBitDepthsStaysShort() {
+        var b: [UInt8] = [0x49, 0x49, 42, 0, 8, 0, 0, 0]
+        func u16(_ v: Int) { b += [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func u32(_ v: Int) { b += (0..<4).map { UInt8(v >> (8 * $0) & 0xFF) } }
+        let valuesAt = 8 + 2 + 3 * 12 + 4
+        u16(3)
+        u16(256); u16(3); u32(1); u16(1); u16(0)                  // ImageWidth 1
+        u16(257); u16(3); u32(1); u16(1); u16(0)                  // ImageLength 1
+        u16(258); u16(3); u32(2000); u32(valuesAt)                // BitsPerSample × 2000
+        u32(0)
+        for i in 0..<2000 { u16(i % 2 == 0 ? 8 : 16) }
+        do {
+            _ = try TIFFDecoder.decode(Data(b), file: "depths.tif")
+            Issue.record("should fail")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("depths.tif") && message.contains("different bit depths (8, 16)"), "\(message)")
+            #expect(message.count < 400 && !message.contains("\n"), "\(message.count) characters")
+        }
+    }
 }

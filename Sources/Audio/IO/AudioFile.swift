@@ -130,7 +130,30 @@ public enum AudioFile {
             throw fail("not a readable sound file (\(message)); supported: WAV, FLAC, OGG and other libsndfile formats")
         }
         defer { sf_close(handle) }
+        return try decode(handle, info, byteCount: byteCount, fail: fail)
+    }
 
+    /// Decodes sound held in memory (the bytes of a WAV, FLAC, OGG… file) through libsndfile's
+    /// virtual I/O, with the same checks as `read(_:)`; `name` is used in messages.
+    public static func read(data: Data, name: String) throws -> AudioClip {
+        func fail(_ reason: String) -> AudioFileError { AudioFileError(path: name, reason: reason) }
+        if data.isEmpty { throw fail("the file is empty (0 bytes); re-export or remove it") }
+        let source = MemorySoundSource([UInt8](data))
+        try WAVChunks.checkComplete(bytes: source.bytes, name: name)
+        var io = MemorySoundSource.callbacks
+        var info = SF_INFO()
+        return try withExtendedLifetime(source) {
+            guard let handle = sf_open_virtual(&io, Int32(SFM_READ), &info, Unmanaged.passUnretained(source).toOpaque()) else {
+                let message = String(cString: sf_strerror(nil))
+                throw fail("not a readable sound file (\(message)); supported: WAV, FLAC, OGG and other libsndfile formats")
+            }
+            defer { sf_close(handle) }
+            return try decode(handle, info, byteCount: data.count, fail: fail)
+        }
+    }
+
+    /// Reads every frame of an open handle, checking what its header declares against what decodes.
+    private static func decode(_ handle: OpaquePointer, _ info: SF_INFO, byteCount: Int, fail: (String) -> AudioFileError) throws -> AudioClip {
         let channels = Int(info.channels)
         guard channels >= 1 && channels <= maxChannels else {
             throw fail("header declares \(channels) channels (expected 1...\(maxChannels)); the file is corrupt")
@@ -240,4 +263,43 @@ public enum AudioFile {
             throw fail("cannot move the finished file into place (\(String(cString: strerror(errno))))")
         }
     }
+}
+
+/// Bytes in memory behind libsndfile's virtual I/O callbacks (read-only).
+private final class MemorySoundSource {
+    let bytes: [UInt8]
+    var position = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    static func from(_ user: UnsafeMutableRawPointer?) -> MemorySoundSource {
+        Unmanaged<MemorySoundSource>.fromOpaque(user!).takeUnretainedValue()
+    }
+
+    static var callbacks: SF_VIRTUAL_IO { SF_VIRTUAL_IO(
+        get_filelen: { user in sf_count_t(MemorySoundSource.from(user).bytes.count) },
+        seek: { offset, whence, user in
+            let s = MemorySoundSource.from(user)
+            let base: Int
+            switch whence {
+            case SEEK_SET: base = 0
+            case SEEK_CUR: base = s.position
+            case SEEK_END: base = s.bytes.count
+            default: return -1
+            }
+            let (target, overflow) = base.addingReportingOverflow(Int(offset))
+            guard !overflow, target >= 0 else { return -1 }
+            s.position = target  // past the end is allowed, as for a file; reads there return 0
+            return sf_count_t(target)
+        },
+        read: { buffer, count, user in
+            let s = MemorySoundSource.from(user)
+            guard let buffer, count > 0, s.position < s.bytes.count else { return 0 }
+            let n = min(Int(count), s.bytes.count - s.position)
+            s.bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress! + s.position, byteCount: n) }
+            s.position += n
+            return sf_count_t(n)
+        },
+        write: { _, _, _ in 0 },
+        tell: { user in sf_count_t(MemorySoundSource.from(user).position) }) }
 }

@@ -14,9 +14,25 @@ enum WAVChunks {
     static func checkComplete(path: String, byteCount: Int) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { return }
         defer { try? handle.close() }
+        try checkComplete(name: path, byteCount: byteCount) { offset, count in
+            guard (try? handle.seek(toOffset: UInt64(offset))) != nil else { return nil }
+            return try? handle.read(upToCount: count)
+        }
+    }
+
+    /// The same check over bytes in memory (`AudioFile.read(data:name:)`).
+    static func checkComplete(bytes: [UInt8], name: String) throws {
+        try checkComplete(name: name, byteCount: bytes.count) { offset, count in
+            guard offset >= 0, offset < bytes.count else { return Data() }
+            return Data(bytes[offset..<min(offset + count, bytes.count)])
+        }
+    }
+
+    /// The walk itself; `read(offset, count)` returns up to `count` bytes at `offset` (nil on failure).
+    private static func checkComplete(name path: String, byteCount: Int, read: (Int, Int) -> Data?) throws {
         func fail(_ reason: String) -> AudioFileError { AudioFileError(path: path, reason: reason) }
 
-        guard let head = try? handle.read(upToCount: 12), head.count == 12 else { return }
+        guard let head = read(0, 12), head.count == 12 else { return }
         let bytes = [UInt8](head)
         guard tag(bytes, 0) == "RIFF", tag(bytes, 8) == "WAVE" else { return }
 
@@ -25,9 +41,7 @@ enum WAVChunks {
             guard offset + 8 <= byteCount else {
                 throw fail("truncated WAV: the chunk list ends at byte \(offset) without a complete 'data' chunk; re-export the file")
             }
-            guard (try? handle.seek(toOffset: UInt64(offset))) != nil,
-                let raw = try? handle.read(upToCount: 8), raw.count == 8
-            else {
+            guard let raw = read(offset, 8), raw.count == 8 else {
                 throw fail("truncated WAV: cannot read the chunk header at byte \(offset)")
             }
             let header = [UInt8](raw)

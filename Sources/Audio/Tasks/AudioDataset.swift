@@ -94,7 +94,16 @@ public struct AudioDataset: Sendable {
 
     /// The CSV manifest layout. Errors name the line.
     public static func manifest(_ url: URL) throws -> AudioDataset {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = try? Data(contentsOf: url) else {
+            throw AudioDatasetError("\(url.path): cannot read the manifest; check the path")
+        }
+        return try manifest(data: data, url: url)
+    }
+
+    /// The CSV manifest from bytes in memory; `url` names it in messages and is where relative
+    /// clip paths start.
+    public static func manifest(data: Data, url: URL) throws -> AudioDataset {
+        guard let text = String(data: data, encoding: .utf8) else {
             throw AudioDatasetError("\(url.path): cannot read the manifest as UTF-8 text; expected lines path,label[,fold]")
         }
         let base = url.deletingLastPathComponent()

@@ -32,11 +32,26 @@ public struct SpeechManifest: Sendable {
         }
     }
 
+    /// Parses a manifest file's bytes (path<TAB>transcript lines); `url` names it in messages and
+    /// is where relative audio paths start.
+    public init(manifestData data: Data, url: URL) throws {
+        items = []
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw SpeechManifestError("\(url.path): cannot read as UTF-8 text (not valid UTF-8)")
+        }
+        try parseManifest(text, url: url)
+        guard !items.isEmpty else { throw SpeechManifestError("\(url.path): no utterances with transcripts found") }
+    }
+
     mutating func readManifest(_ url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw SpeechManifestError("\(url.path): cannot read as UTF-8 text (\(error.localizedDescription))")
         }
+        try parseManifest(text, url: url)
+    }
+
+    mutating func parseManifest(_ text: String, url: URL) throws {
         let base = url.deletingLastPathComponent()
         // "\r\n" is one Character in Swift, so splitting at newlines also handles Windows files.
         for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {

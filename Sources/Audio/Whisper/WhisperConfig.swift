@@ -42,7 +42,12 @@ public struct WhisperConfig: Sendable, Equatable {
 
     /// Reads a Hugging Face `config.json` (`model_type` "whisper").
     public init(huggingFace url: URL) throws {
-        let c = try JSONConfig(contentsOf: url)
+        try self.init(huggingFace: try JSONConfig(contentsOf: url))
+    }
+
+    /// Reads a parsed Hugging Face `config.json`; errors name `c.file`.
+    public init(huggingFace c: JSONConfig) throws {
+        let url = URL(fileURLWithPath: c.file)
         let actName = try c.string("activation_function", default: "gelu")
         guard let act = Activation(huggingFace: actName) else {
             throw WhisperLoadError(path: url.path, problem: "activation_function '\(actName)' is not supported (expected gelu)")

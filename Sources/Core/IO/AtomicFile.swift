@@ -42,6 +42,7 @@ public enum AtomicFile {
                 throw IOError(.writeFailed, file: url, "cannot create directory \(directory.path): \(error.localizedDescription)")
             }
         }
+        removeStaleTemporaries(in: directory, throttled: true)
         var sink = try Sink(creatingTemporaryFor: url)
         do {
             try body(&sink)

@@ -48,6 +48,11 @@ public enum QueryFile {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw GraphDataError("\(url.path): cannot read the query file (missing or no permission); write one with `kg-query queries`")
         }
+        return try read(data: data, url: url, entities: entities, relations: relations)
+    }
+
+    /// Parses a query file's bytes; `url` names it in messages.
+    public static func read(data: Data, url: URL, entities: Vocabulary, relations: Vocabulary) throws -> (header: JSONObject, set: QuerySet) {
         let parser = QueryParser(entities: entities, relations: relations)
         var set = QuerySet()
         var header: JSONObject? = nil

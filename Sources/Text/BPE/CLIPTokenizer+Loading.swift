@@ -11,14 +11,17 @@ extension CLIPTokenizer {
     /// Loads OpenAI's merges file (`.gz` or already decompressed). The vocabulary is built from it:
     /// byte characters, the same with `</w>`, the first 48,894 merges, then the two special tokens.
     public convenience init(mergesFile url: URL, cleaner: CLIPTextCleaner = CLIPTextCleaner()) throws {
-        let bytes: [UInt8]
-        if url.pathExtension == "gz" {
-            bytes = try Gzip.decompress(contentsOf: url)
-        } else {
-            do { bytes = [UInt8](try Data(contentsOf: url)) } catch {
-                throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
-            }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+        try self.init(mergesData: [UInt8](data), source: url.path, gzipped: url.pathExtension == "gz", cleaner: cleaner)
+    }
+
+    /// Loads the merges file's bytes (gzip-compressed when `gzipped`); `path` names it in messages.
+    public convenience init(mergesData raw: [UInt8], source path: String, gzipped: Bool, cleaner: CLIPTextCleaner = CLIPTextCleaner()) throws {
+        let url = URL(fileURLWithPath: path)
+        let bytes = gzipped ? try Gzip.decompress(raw, source: path) : raw
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw TokenizerError.invalid(path: url.path, problem: "the merges file is not valid UTF-8")
         }

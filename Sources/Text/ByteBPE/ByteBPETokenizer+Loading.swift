@@ -8,11 +8,25 @@ import Foundation
 extension ByteBPETokenizer {
     /// Loads `tokenizer.json`.
     public convenience init(tokenizerJSON url: URL) throws {
-        let path = url.path
         let c: JSONConfig
         do { c = try JSONConfig(contentsOf: url) } catch {
+            throw TokenizerError.unreadable(path: url.path, reason: "\(error)")
+        }
+        try self.init(tokenizerJSON: c)
+    }
+
+    /// Loads a `tokenizer.json` held in memory; `path` names it in messages.
+    public convenience init(tokenizerJSON data: Data, source path: String) throws {
+        let c: JSONConfig
+        do { c = try data.withUnsafeBytes { try JSONConfig(parsing: $0, file: path) } } catch {
             throw TokenizerError.unreadable(path: path, reason: "\(error)")
         }
+        try self.init(tokenizerJSON: c)
+    }
+
+    /// Builds the tokenizer from a parsed `tokenizer.json` (errors name `c.file`).
+    convenience init(tokenizerJSON c: JSONConfig) throws {
+        let path = c.file
         func invalid(_ problem: String) -> TokenizerError { .invalid(path: path, problem: problem) }
         do {
             if c.contains("normalizer") {

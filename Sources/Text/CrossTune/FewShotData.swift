@@ -21,6 +21,12 @@ public enum LabelledTextReader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IOError(.fileNotFound, file: path, "cannot read the file", advice: "check the path (--train / --test)")
         }
+        return try read(data: data, path: path, textColumn: textColumn, labelColumn: labelColumn, encoding: encoding)
+    }
+
+    /// Parses a file's bytes; `path` names it in messages and its extension selects the layout.
+    public static func read(data: Data, path: String, textColumn: String = "text", labelColumn: String = "label",
+                            encoding: String.Encoding = .utf8) throws -> [LabelledText] {
         guard let text = String(data: data, encoding: encoding) else {
             let bad = [UInt8](data).withUnsafeBytes { JSONParser.firstInvalidUTF8($0) } ?? 0
             let line = data.prefix(bad).filter { $0 == 10 }.count + 1

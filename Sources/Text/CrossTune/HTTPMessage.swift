@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Why an HTTP exchange failed: a malformed or over-long message, a network error, or a timeout.
@@ -19,7 +20,9 @@ public struct HTTPError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        // Messages quote bytes from the peer: a CR or LF among them would split the log line
+        // (or forge one), so control characters are escaped.
+        self.message = oneLineMessage(message)
     }
     public var description: String { message }
 }

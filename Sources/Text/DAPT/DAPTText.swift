@@ -34,6 +34,12 @@ public enum DAPTTextReader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DAPTError("\(path): cannot read the text file; check the path")
         }
+        return try read(data: data, path: path, encoding: encoding)
+    }
+
+    /// The lines of one file's bytes; `path` names it in messages and its `.jsonl` extension
+    /// selects the JSON-lines layout.
+    public static func read(data: Data, path: String, encoding: DAPTTextEncoding = .utf8) throws -> [String] {
         let text = try decode(Array(data), path: path, encoding: encoding)
         let lines = text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
         var out: [String] = []

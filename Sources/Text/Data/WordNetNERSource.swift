@@ -129,7 +129,8 @@ public enum WordNetReader {
         }
         guard i < fields.count, let pointerCount = Int(fields[i]), pointerCount >= 0 else { throw bad("missing or bad p_cnt") }
         i += 1
-        guard i + 4 * pointerCount <= fields.count else { throw bad("the line ends inside its \(pointerCount) pointers") }
+        // Compared by division: 4 × a p_cnt near Int.max would overflow (and trap).
+        guard pointerCount <= (fields.count - i) / 4 else { throw bad("the line ends inside its \(pointerCount) pointers") }
         var isInstance = false
         for p in 0..<pointerCount where fields[i + 4 * p] == "@i" { isInstance = true }
         return WordNetSynset(offset: offset, lexFile: lexFile, partOfSpeech: pos, words: words, isInstance: isInstance, gloss: gloss)
@@ -157,7 +158,9 @@ public enum WordNetReader {
             func bad(_ what: String) -> WordNetError {
                 WordNetError("\(path):\(lineNumber): \(what); expected a WordNet 3.0 index line (lemma pos synset_cnt p_cnt pointers… sense_cnt tagsense_cnt offsets…)")
             }
-            guard f.count >= 4, let synsets = Int(f[2]), let pointers = Int(f[3]), synsets >= 1, pointers >= 0 else { throw bad("bad counts") }
+            // Counts larger than the line are refused before the sum below could overflow.
+            guard f.count >= 4, let synsets = Int(f[2]), let pointers = Int(f[3]), synsets >= 1, pointers >= 0,
+                  synsets <= f.count, pointers <= f.count else { throw bad("bad counts") }
             let first = 4 + pointers + 2
             guard f.count == first + synsets else { throw bad("\(f.count) fields where the counts say \(first + synsets)") }
             var offsets: [Int] = []

@@ -24,8 +24,17 @@ extension WordPieceTokenizer {
     /// Loads a `vocab.txt` with BertTokenizerFast's defaults (uncased unless `config` says
     /// otherwise, `[UNK]`/`[CLS]`/`[SEP]`/`[PAD]`/`[MASK]` specials).
     public convenience init(vocabFile path: String, config: TokenizerConfig? = nil) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw TokenizerError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        try self.init(vocabData: data, source: path, config: config)
+    }
+
+    /// Loads a `vocab.txt` held in memory; `path` names it in messages.
+    public convenience init(vocabData data: Data, source path: String, config: TokenizerConfig? = nil) throws {
         let c = config ?? TokenizerConfig()
-        let vocabulary = try WordPieceVocabulary(vocabFile: path, unknownToken: c.unkToken ?? "[UNK]")
+        let vocabulary = try WordPieceVocabulary(vocabData: data, source: path, unknownToken: c.unkToken ?? "[UNK]")
         let normalizer = BertNormalizer(
             cleanText: true, handleChineseChars: c.tokenizeChineseChars ?? true, stripAccents: c.stripAccents,
             lowercase: c.doLowerCase ?? true)
@@ -43,6 +52,11 @@ extension WordPieceTokenizer {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw TokenizerError.unreadable(path: path, reason: error.localizedDescription)
         }
+        try self.init(tokenizerJSON: data, source: path, modelMaxLength: modelMaxLength)
+    }
+
+    /// Loads a `tokenizer.json` held in memory; `path` names it in messages.
+    public convenience init(tokenizerJSON data: Data, source path: String, modelMaxLength: Int? = nil) throws {
         let file: TokenizerFile
         do { file = try JSONDecoder().decode(TokenizerFile.self, from: data) } catch {
             throw TokenizerError.invalid(path: path, problem: "not a tokenizer.json this reader understands (\(Self.describe(error)))")

@@ -61,6 +61,11 @@ public struct WordPieceVocabulary: Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw TokenizerError.unreadable(path: path, reason: error.localizedDescription)
         }
+        try self.init(vocabData: data, source: path, unknownToken: unknownToken, maxInputCharsPerWord: maxInputCharsPerWord)
+    }
+
+    /// Reads the bytes of a `vocab.txt`; `path` names it in messages.
+    public init(vocabData data: Data, source path: String, unknownToken: String = "[UNK]", maxInputCharsPerWord: Int = 100) throws {
         guard var text = String(data: data, encoding: .utf8) else {
             throw TokenizerError.invalid(path: path, problem: "vocab.txt is not valid UTF-8")
         }

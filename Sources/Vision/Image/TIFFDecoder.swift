@@ -174,7 +174,12 @@ struct TIFFParser {
         let spp = try scalar(tags, 277, "SamplesPerPixel", default: 1)
         let bitsList = try values(tags, 258, "BitsPerSample") ?? [1]
         let bits = bitsList.first ?? 1
-        guard bitsList.allSatisfy({ $0 == bits }) else { throw unsupported("has bands of different bit depths \(bitsList)") }
+        guard bitsList.allSatisfy({ $0 == bits }) else {
+            // The distinct depths, a few of them: a damaged tag can list thousands of values.
+            let depths = Array(Set(bitsList)).sorted()
+            let shown = depths.prefix(8).map(String.init).joined(separator: ", ") + (depths.count > 8 ? ", …" : "")
+            throw unsupported("has bands of different bit depths (\(shown))")
+        }
         guard [8, 16, 32].contains(bits) else { throw unsupported("has \(bits)-bit samples (only 8, 16 and 32 are supported)") }
         let format = try scalar(tags, 339, "SampleFormat", default: 1)
         guard format == 1 || format == 2 || (format == 3 && bits == 32) else {

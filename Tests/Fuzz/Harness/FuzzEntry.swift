@@ -16,11 +16,15 @@ struct FuzzTarget: Sendable {
     let name: String
     /// What the bytes are, for `scripts/fuzz.sh --list` and FUZZING.md.
     let summary: String
+    /// libFuzzer's -max_len for this target (nil: its default, the largest seed): bounds the
+    /// per-input work of line-oriented text formats whose cost grows with the input.
+    var maxLength: Int? = nil
     let run: @Sendable (Data) -> Void
 }
 
 /// Every target, in the order FUZZING.md lists them.
 let allFuzzTargets: [FuzzTarget] = coreFuzzTargets + textFuzzTargets + graphFuzzTargets + visionFuzzTargets + audioFuzzTargets
+    + newFormatFuzzTargets
 
 /// The target named by PEFTKIT_FUZZ_TARGET, resolved once.
 let selectedFuzzTarget: FuzzTarget = {
@@ -39,7 +43,7 @@ func environment(_ name: String) -> String? { getenv(name).map { String(cString:
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
     if environment("PEFTKIT_FUZZ_LIST") != nil {
-        for t in allFuzzTargets { print("\(t.name)\t\(t.summary)") }
+        for t in allFuzzTargets { print("\(t.name)\t\(t.summary)\t\(t.maxLength.map(String.init) ?? "")") }
         fflush(stdout); _exit(0)
     }
     if let dir = environment("PEFTKIT_FUZZ_WRITE_SEEDS") {

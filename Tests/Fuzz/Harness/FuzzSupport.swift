@@ -85,6 +85,24 @@ enum Fuzz {
         do { try body() } catch { expectClear(error, naming: file) }
     }
 
+    /// Whether this input also goes through the file-reading variant of a parser (1 input in 16,
+    /// chosen by a hash of the bytes so a replay takes the same path): the in-memory entry point
+    /// carries the fuzzing, the file variant keeps its own few lines (open, size, mmap) covered.
+    static func alsoThroughFile(_ data: Data) -> Bool {
+        var h: UInt32 = 2_166_136_261
+        for b in data.prefix(64) { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return (h ^ UInt32(truncatingIfNeeded: data.count)) & 15 == 0
+    }
+
+    /// The rule for errors that name no file (an HTTP peer, an in-memory query): one line, bounded.
+    static func expectOneLine(_ error: any Error) {
+        let text = String(describing: error)
+        if text.contains("\n") || text.contains("\r") || text.count > 4000 {
+            fputs("peftkit-fuzz: error message is not one line:\n\(text)\n", stderr)
+            abort()
+        }
+    }
+
     /// The input as text the way the readers see a file: invalid UTF-8 becomes U+FFFD.
     static func text(_ data: Data) -> String { String(decoding: data, as: UTF8.self) }
 }

@@ -10,7 +10,7 @@ let fuzzEntities = Vocabulary(["a", "b", "dog.n.01", "New York", "x", "e1", "e2"
 let fuzzRelations = Vocabulary(["r", "r1", "r2", "r3", "hypernym", "part of"])
 
 let graphFuzzTargets: [FuzzTarget] = [
-    FuzzTarget(name: "triples", summary: "train #~#~# valid #~#~# test triple files through KGDataset.parse") { data in
+    FuzzTarget(name: "triples", summary: "train #~#~# valid #~#~# test triple files through KGDataset.parse", maxLength: 8192) { data in
         let parts = Fuzz.parts(data, 3).map(Fuzz.text)
         do {
             _ = try KGDataset.parse(
@@ -39,8 +39,8 @@ let graphFuzzTargets: [FuzzTarget] = [
         _ = try? functional.parseAny(text)
     },
     FuzzTarget(name: "query-file", summary: "a kg-query JSON-lines query file (QueryFile.read)") { data in
-        let url = Fuzz.file("queries.jsonl", data)
-        Fuzz.attempt(naming: url.path) { _ = try QueryFile.read(url, entities: fuzzEntities, relations: fuzzRelations) }
+        let url = URL(fileURLWithPath: "queries.jsonl")
+        Fuzz.attempt(naming: url.path) { _ = try QueryFile.read(data: data, url: url, entities: fuzzEntities, relations: fuzzRelations) }
     },
     FuzzTarget(name: "kg-model", summary: "a kg-query model folder: config.json #~#~# entities.txt #~#~# relations.txt #~#~# model.safetensors") { data in
         let parts = Fuzz.parts(data, 4)

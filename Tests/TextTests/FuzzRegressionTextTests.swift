@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import Text
+
+/// Inputs that trapped the text readers (found while writing the in-memory fuzz targets for the
+/// WordNet files; the fuzz target `wordnet-ner` now feeds both parsers), minimised by hand.
+@Suite("Fuzz regressions (Text)")
+struct TextFuzzRegressionTests {
+    /// An index line whose pointer count is Int.max: `4 + p_cnt + 2` overflowed and trapped.
+    @Test func wordNetIndexWithAHugePointerCountIsAnError() {
+        for line in ["dog n 1 9223372036854775807 1 0 02084071", "dog n 9223372036854775807 0 1 0 02084071"] {
+            do {
+                _ = try WordNetReader.parseIndex(line + "\n", path: "index.noun")
+                Issue.record("should fail: \(line)")
+            } catch {
+                #expect("\(error)".contains("index.noun:1") && "\(error)".contains("bad counts"), "\(error)")
+            }
+        }
+    }
+
+    /// A synset line whose p_cnt is Int.max: `i + 4 * p_cnt` overflowed and trapped.
+    @Test func wordNetSynsetWithAHugePointerCountIsAnError() {
+        let line = "02084071 05 n 01 dog 0 9223372036854775807 @ 02083346 n 0000 | a domestic dog"
+        do {
+            _ = try WordNetReader.parse(line + "\n", path: "data.noun")
+            Issue.record("should fail")
+        } catch {
+            #expect("\(error)".contains("data.noun:1") && "\(error)".contains("pointers"), "\(error)")
+        }
+        // The same line with its real count still parses.
+        let ok = "02084071 05 n 01 dog 0 001 @ 02083346 n 0000 | a domestic dog"
+        #expect((try? WordNetReader.parse(ok + "\n", path: "data.noun"))?.first?.words == ["dog"])
+    }
+
+    /// Header values and chunk-size lines from the peer were quoted raw into HTTP errors: a bare
+    /// CR, a backspace or an LF split or overwrote the log line (targets `http-request`,
+    /// `http-response`; Tests/Fuzz/crashes/http-*/, minimised).
+    @Test func httpErrorsQuotingPeerBytesStayOneLine() {
+        let request = Array("POST /embed HTTP/1.1\r\nTransfer-Encoding: chunked\r\u{8}Connection: close\r\n\r\n".utf8)
+        let response = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\n4\n2]]\r\n0\r\n\r\n".utf8)
+        var messages: [String] = []
+        do { _ = try HTTPParser.request(request); Issue.record("request should fail") } catch { messages.append(error.message) }
+        do { _ = try HTTPParser.response(response, closed: true, limits: HTTPLimits()); Issue.record("response should fail") } catch {
+            messages.append(error.message)
+        }
+        #expect(messages.count == 2)
+        for m in messages {
+            #expect(!m.unicodeScalars.contains { $0.value < 0x20 }, "\(m.debugDescription)")
+        }
+        #expect(messages.first?.contains("Transfer-Encoding 'chunked\\r\\u{8}Connection: close'") == true, "\(messages)")
+    }
+}
