@@ -91,7 +91,7 @@ public final class SingularValueTuning: Module, ManagedLinearAdapter, LinearWeig
         return Tensor(weight, shape: w.shape).recording("svd_weight", [values, w]) { g in
             if values.requiresGrad {
                 // ds_j = Σ_a U[a, j] · (G·V)[a, j]: one [out, in]·[in, k] product, then a column dot.
-                var gv = [Float](unsafeUninitializedCapacity: out * k) { _, c in c = out * k }
+                var gv = uninitializedFloats(out * k)
                 var ds = [Float](repeating: 0, count: k)
                 g.withUnsafeBufferPointer { gp in
                     vt.storage.withUnsafeBufferPointer { vp in

@@ -104,7 +104,8 @@ private func element<T: FixedWidthInteger>(_ raw: UnsafeRawBufferPointer, _ i: I
 
 /// Decodes `count` elements of `dtype` to Float32 (the caller checked the byte count and decodability).
 func decodeFloats(_ raw: UnsafeRawBufferPointer, dtype: DType, count: Int) -> [Float] {
-    [Float](unsafeUninitializedCapacity: count) { out, initialized in
+    if count == 0 { return [] }  // see uninitializedFloats: never build an empty array this way
+    return [Float](unsafeUninitializedCapacity: count) { out, initialized in
         func fill(_ f: (Int) -> Float) {
             for i in 0..<count { out[i] = f(i) }
         }

@@ -165,11 +165,11 @@ extension Tensor {
         guard B > 0, Tq > 0, Tk > 0, D > 0, Dv > 0 else { return nil }
         let seed = dropout > 0 ? rng.next() : 0
         let n = B * H * Tq * Tk
-        var probs = [Float](unsafeUninitializedCapacity: n) { _, c in c = n }
+        var probs = uninitializedFloats(n)
         var keep = [UInt8](repeating: 0, count: dropout > 0 ? n : 0)
-        var out = [Float](unsafeUninitializedCapacity: B * Tq * H * Dv) { _, c in c = B * Tq * H * Dv }
+        var out = uninitializedFloats(B * Tq * H * Dv)
         do {
-            var dropped = [Float](unsafeUninitializedCapacity: dropout > 0 ? n : 0) { _, c in c = dropout > 0 ? n : 0 }
+            var dropped = uninitializedFloats(dropout > 0 ? n : 0)
             withConstPointers([q.storage, k.storage, v.storage, layout?.values]) { p in
                 probs.withUnsafeMutableBufferPointer { pr in
                     out.withUnsafeMutableBufferPointer { o in
@@ -188,10 +188,10 @@ extension Tensor {
             }
         }
         return Tensor(out, shape: [B, Tq, H * Dv]).recording("head_attention", [q, k, v]) { g in
-            var dq = [Float](unsafeUninitializedCapacity: q.requiresGrad ? q.count : 0) { _, c in c = q.requiresGrad ? q.count : 0 }
-            var dk = [Float](unsafeUninitializedCapacity: k.requiresGrad ? k.count : 0) { _, c in c = k.requiresGrad ? k.count : 0 }
-            var dv = [Float](unsafeUninitializedCapacity: v.requiresGrad ? v.count : 0) { _, c in c = v.requiresGrad ? v.count : 0 }
-            var scratch = [Float](unsafeUninitializedCapacity: n) { _, c in c = n }
+            var dq = uninitializedFloats(q.requiresGrad ? q.count : 0)
+            var dk = uninitializedFloats(k.requiresGrad ? k.count : 0)
+            var dv = uninitializedFloats(v.requiresGrad ? v.count : 0)
+            var scratch = uninitializedFloats(n)
             withConstPointers([g, q.storage, k.storage, v.storage, probs]) { p in
                 withMutablePointers(&dq, &dk, &dv) { dqp, dkp, dvp in
                     scratch.withUnsafeMutableBufferPointer { s in

@@ -134,7 +134,11 @@ extension Tensor {
 
 /// A buffer of `n` floats left uninitialised, for results that a GEMM with beta = 0 (or a copy)
 /// overwrites completely: zero-filling first would cost a pass over memory plus page faults.
+/// A count of 0 returns `[]`: building an empty array with `unsafeUninitializedCapacity` writes
+/// the count into the process-wide empty-array storage, which ThreadSanitizer reports as a race
+/// when kernels on several threads do it at once.
 @inline(__always)
 func uninitializedFloats(_ n: Int) -> [Float] {
-    [Float](unsafeUninitializedCapacity: n) { _, c in c = n }
+    if n == 0 { return [] }
+    return [Float](unsafeUninitializedCapacity: n) { _, c in c = n }
 }
