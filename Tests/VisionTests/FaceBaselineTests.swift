@@ -14,7 +14,8 @@ import TestSupport
 /// of the stated pipeline: onnxruntime itself gives 0.919 / 0.917 / 0.756 / 0.494 / 0.153 there (ours:
 /// 0.756 at 16 px, the same number of probes right). Other resamplers tried with onnxruntime at 16 px: uint8
 /// OpenCV throughout 0.761, degrading the 92-px crop 0.747–0.753, bicubic upsampling 0.794–0.800 (12 px
-/// 0.58–0.61, 8 px 0.19–0.20), antialiased-bilinear or plain-bilinear shrinking 0.692–0.694, nearest 0.025.
+/// 0.58–0.61, 8 px 0.19–0.20), antialiased-bilinear or plain-bilinear shrinking 0.692–0.694, nearest 0.025,
+/// upsampling in two steps (S → 92 → 112) 0.767, degrading the whole 92×112 photo before cropping 0.683.
 @Suite struct FaceBaselineTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PEFTKIT_FACE_BASELINE"] == "1"))
     func frozenSFaceRankOneRow() throws {
