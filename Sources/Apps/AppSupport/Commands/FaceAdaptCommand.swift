@@ -12,7 +12,7 @@ public enum FaceAdaptCommand: Command {
           face-adapt train --data DIR --out ADAPTER [--method petal|lora|full|head] [--model SFACE.onnx]
                            [--protocol open|closed] [--train-identities N] [--train-images K] [--epochs 10] [--warmup 1]
                            [--batch 16] [--lr 5e-4] [--weight-decay 0.1] [--rank 8] [--scale 1] [--dropout 0.1]
-                           [--loss cosface|arcface] [--train-sizes 0,32,24,16,12,8] [--no-flip] [--reference-alpha]
+                           [--loss cosface|arcface] [--train-sizes 0,32,24,16,12,8] [--no-flip] [--reference-alpha] [--quality brisque|sharpness]
                            [--seed 19] [--probe-sizes 0,32,16,12,8] [--no-eval]
           face-adapt eval --data DIR [--adapters A1,A2,…] [--protocol open|closed] [--train-identities N] [--train-images K]
                           [--probe-sizes 0,32,16,12,8] [--model SFACE.onnx] [--out REPORT.json] [--no-frozen]
@@ -118,6 +118,9 @@ public enum FaceAdaptCommand: Command {
         o.trainSizes = try sizes(a, "train-sizes", default: o.trainSizes)
         o.flip = !a.has("no-flip")
         o.referenceAlpha = a.has("reference-alpha")
+        let q = a.string("quality", default: o.qualityMeasure.rawValue)
+        guard let measure = FaceQualityMeasure(rawValue: q) else { throw ArgumentError.badValue("quality", q, expected: "brisque or sharpness") }
+        o.quality = measure
         o.seed = try a.uint64("seed", default: o.seed)
         try o.validate()
         return o
@@ -153,7 +156,7 @@ public enum FaceAdaptCommand: Command {
     }
 
     static let trainOptions: Set<String> = ["data", "out", "method", "model", "protocol", "train-identities", "train-images", "epochs", "warmup",
-                                            "batch", "lr", "weight-decay", "rank", "scale", "dropout", "loss", "train-sizes", "seed", "probe-sizes"]
+                                            "batch", "lr", "weight-decay", "rank", "scale", "dropout", "loss", "train-sizes", "seed", "probe-sizes", "quality"]
 
     static func train(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: trainOptions, flags: ["no-flip", "reference-alpha", "no-eval"])
@@ -231,7 +234,7 @@ public enum FaceAdaptCommand: Command {
             if let t = a.string("threshold") { (try double(a, "threshold", default: 0), "--threshold \(t)") }
             else if let t = manifest?.verificationThreshold { (Double(t), "adapter: FAR 1% among its training faces") }
             else { (0.363, "OpenCV Zoo's SFace cosine threshold") }
-        let q = inputs.map { Double(FaceQuality.score(sfaceInput: $0, side: model.inputSize)) }
+        let q = inputs.map { Double(adapter.quality.score(sfaceInput: $0, side: model.inputSize)) }
         try printJSON(Verification(cosine: cos, threshold: threshold, thresholdSource: source, sameIdentity: cos > threshold, qualities: q,
                                    alphas: adapter.method == .petal ? q.map { Double(adapter.alpha(quality: Float($0))) } : nil))
         return 0
