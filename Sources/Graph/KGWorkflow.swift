@@ -9,19 +9,21 @@ import Foundation
 /// ```
 public enum KGWorkflow {
     /// Trains ComplEx-N3 on a triple folder; the returned model carries its vocabularies and a
-    /// summary of the run (including filtered test link prediction when there is a test split).
+    /// summary of the run (including filtered test link prediction when there is a test split;
+    /// computed by rank 0 alone under MPI, the others return nil). `run`: checkpoints, resume and
+    /// data parallelism (`ComplExTrainer.train`).
     public static func train(
-        dataFolder: String, options: ComplExTrainingOptions
+        dataFolder: String, options: ComplExTrainingOptions, run: GraphTrainingRun = GraphTrainingRun()
     ) throws -> (SavedLinkPredictor, ComplExTrainingReport, RankingSummary?) {
         let kg = try KGDataset.load(folder: dataFolder)
-        let log = ProgressLog(enabled: options.progress, prefix: "[kg-query] ")
+        let log = ProgressLog(enabled: options.progress && run.world.isLeader, prefix: "[kg-query] ")
         if !kg.duplicatesDropped.isEmpty {
             log.line("dropped duplicate triples: \(kg.duplicatesDropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         }
         let known = KnownAnswers(kg.allTriples, relationCount: kg.relations.count)
-        let (model, report) = try ComplExTrainer.train(kg, options: options, known: known)
+        let (model, report) = try ComplExTrainer.train(kg, options: options, known: known, run: run)
         var test: RankingSummary? = nil
-        if !kg.test.isEmpty {
+        if !kg.test.isEmpty && run.world.isLeader {
             test = evaluateLinkPrediction(model, triples: kg.test, known: known).both.summary(.realistic)
         }
         var info = JSONObject([
@@ -43,14 +45,16 @@ public enum KGWorkflow {
         return (SavedLinkPredictor(model: model, entities: kg.entities, relations: kg.relations, info: info), report, test)
     }
 
-    /// Trains a fresh CQD-A adapter on `queries` with the link predictor frozen.
+    /// Trains a fresh CQD-A adapter on `queries` with the link predictor frozen. `run`:
+    /// checkpoints, resume and data parallelism (`CQDATrainer.train`).
     public static func adapt(
         base: SavedLinkPredictor, queries: [ComplexQueryExample], inputs: String, cqd: CQDOptions,
-        options: CQDATrainingOptions
+        options: CQDATrainingOptions, run: GraphTrainingRun = GraphTrainingRun()
     ) throws -> (CQDAAdapter, [Float]) {
         let a = try CQDAAdapter(rank: base.model.rank, inputs: inputs, seed: options.seed)
         let beam = CQDBeam(model: base.model, options: cqd, adapter: a)
-        let losses = try CQDATrainer.train(a, cqd: beam, queries: queries, options: options)
+        let losses = try CQDATrainer.train(a, cqd: beam, queries: queries, options: options, run: run,
+                                           configExtras: ["vocabulary": base.vocabularyHash])
         return (a, losses)
     }
 

@@ -31,7 +31,9 @@ public enum AudioAdapterFile {
     public static let manifestName = "adapter.json"
 
     /// Writes the folder atomically: a sibling temporary folder is filled, then renamed over `dir`.
-    public static func save(_ model: PETLClassifier, manifest: AudioAdapterManifest, to dir: URL) throws {
+    /// `carrying`: names of files or folders already in `dir` (training checkpoints) that the
+    /// new folder keeps.
+    public static func save(_ model: PETLClassifier, manifest: AudioAdapterManifest, to dir: URL, carrying: [String] = []) throws {
         let fm = FileManager.default
         let parent = dir.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
@@ -44,6 +46,9 @@ public enum AudioAdapterFile {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(manifest), to: tmp.appendingPathComponent(manifestName))
+            for name in carrying where fm.fileExists(atPath: dir.appendingPathComponent(name).path) {
+                try fm.copyItem(at: dir.appendingPathComponent(name), to: tmp.appendingPathComponent(name))
+            }
             // One-step swap: a kill at any point leaves the old folder or the new one, complete.
             try AtomicFile.replaceDirectory(dir, with: tmp)
         } catch {

@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// Settings of CQD-A adapter training (the link predictor stays frozen).
 public struct CQDATrainingOptions: Sendable {
@@ -23,54 +24,119 @@ public struct CQDATrainingOptions: Sendable {
 /// drawn with a seeded generator (as BetaE-style training samples one positive per query).
 public enum CQDATrainer {
     /// Returns the mean loss of every epoch.
+    ///
+    /// `run` adds checkpoints (every N steps and at the end), resume and data parallelism: every
+    /// rank shuffles and draws each query's target answer exactly as one process (so the
+    /// generator stays in step), then scores only its `DataShard` slice of the batch's usable
+    /// queries; the adapter gradients of the mean loss over the slices are averaged weighted by
+    /// slice size in one all-reduce, so N ranks take the single-process Adagrad steps. Rank 0
+    /// alone logs and writes. `configExtras` (the link predictor's and the queries' hashes, the
+    /// CQD options) join the options in the config a resume must match.
     @discardableResult
     public static func train(
-        _ adapter: CQDAAdapter, cqd: CQDBeam, queries: [ComplexQueryExample], options: CQDATrainingOptions
+        _ adapter: CQDAAdapter, cqd: CQDBeam, queries: [ComplexQueryExample], options: CQDATrainingOptions,
+        run: GraphTrainingRun = GraphTrainingRun(), configExtras: [String: String] = [:]
     ) throws -> [Float] {
         guard options.epochs >= 1, options.batchSize >= 1, options.learningRate > 0 else {
             throw GraphDataError("CQD-A training needs epochs ≥ 1, batch size ≥ 1 and a positive learning rate")
         }
         guard !queries.isEmpty else { throw GraphDataError("CQD-A training: no training queries") }
         guard cqd.adapter === adapter else { throw GraphDataError("CQD-A training: attach the adapter to the CQDBeam first") }
-        let log = ProgressLog(enabled: options.progress, prefix: "[cqd-a] ")
-        let params = adapter.trainableParameters().map(\.1)
-        var opts = params.map { Adagrad(parameterCount: $0.count, learningRate: options.learningRate) }
+        let world = run.world
+        let log = ProgressLog(enabled: options.progress && world.isLeader, prefix: "[cqd-a] ")
+        let named = adapter.trainableParameters()
+        let optimizer = AdagradOptimizer(learningRate: options.learningRate)
+        var config = configExtras
+        config["option.epochs"] = "\(options.epochs)"; config["option.batch"] = "\(options.batchSize)"
+        config["option.lr"] = "\(options.learningRate)"; config["option.use-logits"] = "\(options.useLogits)"
+        config["option.epsilon"] = "\(options.epsilon)"; config["option.seed"] = "\(options.seed)"
+        config["option.inputs"] = adapter.inputs
+        config["cqd"] = "beam \(cqd.options.beamWidth), t-norm \(cqd.options.tNorm.rawValue), \(cqd.options.normalization.rawValue)"
+        config["queries"] = GraphHash.queries(queries)
+        config["link-predictor"] = GraphHash.tables(cqd.model)
+        let session = try TrainingSession(command: "kg-query adapt", model: adapter, parameters: named, optimizer: optimizer, config: config,
+                                          folder: run.checkpointFolder, every: run.checkpointEvery, world: world)
         var rng = SplitMix64(seed: options.seed).fork(0xCDA)
         var order = Array(queries.indices)
         var losses: [Float] = []
+        var position = TrainingPosition()
+        var resumed: CQDAProgress?
+        if let dir = run.resumeFrom {
+            let file = TrainingCheckpoint.file(in: dir).path
+            let checkpoint = try session.resume(from: dir)
+            guard let p = try? JSONDecoder().decode(CQDAProgress.self, from: Data(checkpoint.progress.utf8)),
+                  let state = UInt64(p.rng, radix: 16), p.order.sorted() == Array(queries.indices) else {
+                throw GraphDataError("\(file): the checkpoint's progress record is not kg-query adapt's; train into a new --out folder")
+            }
+            position = checkpoint.position
+            rng.state = state
+            order = p.order
+            losses = p.losses.map(Float.init(bitPattern:))
+            resumed = p
+            log.line("resumed from \(file) at step \(position.step), epoch \(min(position.epoch, options.epochs))")
+        }
         let share = adapter.parameterShare(of: cqd.model)
         log.line("\(queries.count) training queries, adapter \(share.count) parameters (\(String(format: "%.4f", share.fraction * 100))% of the link predictor)")
-        for epoch in 1...options.epochs {
+        if world.size > 1 {
+            log.line("data parallel, \(world.size) ranks: each scores its slice of the \(options.batchSize)-query batch; \(session.reducer.bytesPerStep(extras: 1)) bytes all-reduced per step")
+        }
+        var steps = position.step
+        let firstEpoch = position.finished ? options.epochs + 1 : position.epoch
+        for epoch in firstEpoch..<(options.epochs + 1) {
             let clock = Stopwatch()
-            order.shuffle(using: &rng)
-            var total = 0.0, steps = 0
-            var start = 0
+            var total = 0.0, epochSteps = 0, batch = 0
+            if let p = resumed, position.batchInEpoch > 0 {
+                // Mid-epoch: `order` and the generator are already this epoch's, after its batches so far.
+                total = Double(bitPattern: p.total)
+                epochSteps = p.epochSteps
+                batch = position.batchInEpoch
+            } else {
+                order.shuffle(using: &rng)
+            }
+            resumed = nil
+            var start = batch * options.batchSize
             while start < order.count {
                 let idx = order[start..<min(order.count, start + options.batchSize)]
-                var rows: [Tensor] = []
-                var targets: [Int] = []
+                // Every rank draws every target, in order, so the generator advances as in one process.
+                var usable: [(query: Int, target: Int)] = []
                 for i in idx {
-                    let ex = queries[i]
-                    let answers = ex.hard + ex.easy
+                    let answers = queries[i].hard + queries[i].easy
                     guard !answers.isEmpty else { continue }
-                    rows.append(try cqd.truth(ex.query))
-                    targets.append(answers[Int(rng.next() % UInt64(answers.count))])
+                    usable.append((i, answers[Int(rng.next() % UInt64(answers.count))]))
                 }
                 start += idx.count
-                guard !rows.isEmpty else { continue }
-                let loss = queryLoss(Tensor.concat(rows, axis: 0), targets: targets, options: options)
-                for p in params { p.zeroGrad() }
-                loss.backward()
-                for (j, p) in params.enumerated() {
-                    if let g = p.gradStorage { opts[j].step(&p.storage, gradient: g) }
+                batch += 1
+                guard !usable.isEmpty else { continue }
+                let mine = session.shard(usable)
+                for (_, p) in named { p.zeroGrad() }
+                var localLoss: Float = 0
+                if !mine.isEmpty {
+                    let rows = try mine.map { try cqd.truth(queries[$0.query].query) }
+                    let loss = queryLoss(Tensor.concat(rows, axis: 0), targets: mine.map(\.target), options: options)
+                    loss.backward()
+                    localLoss = loss.item
                 }
-                total += Double(loss.item)
+                let reduced = try session.averageGradients(localWeight: Double(mine.count), extras: [localLoss * Float(mine.count)])
+                let stepLoss = world.size > 1 ? reduced.sums[0] / Float(reduced.total) : localLoss
+                optimizer.step(named)
+                total += Double(stepLoss)
+                epochSteps += 1
                 steps += 1
+                if start < order.count && session.isDue(step: steps) {
+                    try session.checkpoint(TrainingPosition(step: steps, epoch: epoch, batchInEpoch: batch),
+                                           progress: CQDAProgress(rng: rng.state, order: order, total: total, epochSteps: epochSteps, losses: losses).json())
+                }
             }
-            let mean = Float(total / Double(max(steps, 1)))
+            let mean = Float(total / Double(max(epochSteps, 1)))
             losses.append(mean)
             log.line("epoch \(epoch)/\(options.epochs)  loss \(round4(Double(mean)))  \(Int(Double(queries.count) / max(clock.seconds, 1e-9))) queries/s")
+            if epoch < options.epochs && session.isDue(step: steps) {
+                try session.checkpoint(TrainingPosition(step: steps, epoch: epoch + 1),
+                                       progress: CQDAProgress(rng: rng.state, order: order, total: 0, epochSteps: 0, losses: losses).json())
+            }
         }
+        try session.checkpoint(TrainingPosition(step: steps, epoch: options.epochs + 1, finished: true),
+                               progress: CQDAProgress(rng: rng.state, order: order, total: 0, epochSteps: 0, losses: losses).json())
         return losses
     }
 
@@ -86,4 +152,25 @@ public enum CQDATrainer {
         }
         return s.crossEntropy(targets: targets)
     }
+}
+
+/// What the CQD-A loop holds besides weights and Adagrad state: the generator (shuffles and
+/// target draws share it), the cumulative query order, this epoch's loss sum and step count,
+/// and the mean loss of every finished epoch (exact bits).
+struct CQDAProgress: Codable {
+    var rng: String
+    var order: [Int]
+    var total: UInt64
+    var epochSteps: Int
+    var losses: [UInt32]
+
+    init(rng: UInt64, order: [Int], total: Double, epochSteps: Int, losses: [Float]) {
+        self.rng = String(format: "%016llx", rng)
+        self.order = order
+        self.total = total.bitPattern
+        self.epochSteps = epochSteps
+        self.losses = losses.map(\.bitPattern)
+    }
+
+    func json() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
 }

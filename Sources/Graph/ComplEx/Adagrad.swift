@@ -14,6 +14,14 @@ public struct Adagrad: Sendable {
         sumSquares = [Float](repeating: initialAccumulator, count: parameterCount)
     }
 
+    /// Puts back the accumulator of a checkpoint (same count).
+    public mutating func restore(sumSquares values: [Float]) throws {
+        guard values.count == sumSquares.count else {
+            throw GraphDataError("Adagrad state has \(values.count) values, the parameters \(sumSquares.count)")
+        }
+        sumSquares = values
+    }
+
     /// One update of `parameters` with `gradient` (same counts).
     public mutating func step(_ parameters: inout [Float], gradient: [Float]) {
         precondition(parameters.count == sumSquares.count && gradient.count == sumSquares.count,

@@ -63,11 +63,17 @@ public struct ComplExTrainingReport: Sendable {
 /// let (model, report) = try ComplExTrainer.train(kg, options: o)
 /// ```
 public enum ComplExTrainer {
+    /// `run` adds checkpoints (every N steps and at the end), resume and data parallelism: every
+    /// rank shuffles the same way, takes its `DataShard` slice of each batch, and the table
+    /// gradients of the mean loss over the slices are averaged weighted by slice size in one
+    /// all-reduce per step, so N ranks take the single-process Adagrad steps. All ranks
+    /// validate (identical weights, identical early-stopping decisions); rank 0 alone logs.
     public static func train(
-        _ data: KGDataset, options: ComplExTrainingOptions, known: KnownAnswers? = nil
+        _ data: KGDataset, options: ComplExTrainingOptions, known: KnownAnswers? = nil, run: GraphTrainingRun = GraphTrainingRun()
     ) throws -> (ComplExModel, ComplExTrainingReport) {
         try options.validate()
-        let log = ProgressLog(enabled: options.progress, prefix: "[complex] ")
+        let world = run.world
+        let log = ProgressLog(enabled: options.progress && world.isLeader, prefix: "[complex] ")
         let wall = Stopwatch()
         let relCount = data.relations.count
         let model = ComplExModel(
@@ -82,23 +88,67 @@ public enum ComplExTrainer {
         var report = ComplExTrainingReport()
         var best: (mrr: Double, entity: [Float], relation: [Float])? = nil
         var badChecks = 0
+        var step = 0
+        let checkpoints = ComplExCheckpointing(run: run, data: data, options: options, model: model)
+        var averager = FlatAverage()
         log.line("\(data.entities.count) entities, \(relCount) relations (×2 reciprocal), \(data.train.count) training triples; "
                  + "rank \(options.rank), batch \(options.batchSize), Adagrad \(options.learningRate), N3 \(options.n3Weight)")
-
-        for epoch in 1...options.maxEpochs {
+        var resumed = try checkpoints.restore(into: model, entity: &entOpt, relation: &relOpt)
+        if let r = resumed {
+            report = r.progress.report
+            best = r.best
+            badChecks = r.progress.badChecks
+            step = r.position.step
+            // The epochs before the one to continue: replay their shuffles (the order is cumulative).
+            for _ in 1..<max(1, min(r.position.epoch, options.maxEpochs + 1)) { examples.shuffle(using: &rng) }
+            log.line("resumed from \(TrainingCheckpoint.file(in: run.resumeFrom!).path) at step \(step), epoch \(r.position.epoch)\(r.position.finished ? " (finished)" : "")")
+        }
+        if world.size > 1 {
+            log.line("data parallel, \(world.size) ranks: each takes its slice of the \(options.batchSize)-query batch; "
+                     + "\(4 * (model.parameterCount + 3)) bytes all-reduced per step")
+        }
+        let firstEpoch = resumed.map { $0.position.finished ? options.maxEpochs + 1 : $0.position.epoch } ?? 1
+        for epoch in firstEpoch..<(options.maxEpochs + 1) {
             let clock = Stopwatch()
             examples.shuffle(using: &rng)
             var ceSum = 0.0, n3Sum = 0.0, batches = 0
-            var start = 0
+            if let r = resumed, r.position.epoch == epoch {
+                ceSum = Double(bitPattern: r.progress.ceSum)
+                n3Sum = Double(bitPattern: r.progress.n3Sum)
+                batches = r.position.batchInEpoch
+            }
+            resumed = nil
+            var start = batches * options.batchSize
             while start < examples.count {
                 let batch = Array(examples[start..<min(examples.count, start + options.batchSize)])
-                let l = model.lossAndGradients(batch, n3Weight: options.n3Weight, into: &grads)
+                let mine = DataShard.range(count: batch.count, rank: world.rank, size: world.size)
+                var l = ComplExLoss(crossEntropy: 0, n3: 0)
+                if !mine.isEmpty {
+                    l = model.lossAndGradients(Array(batch[mine]), n3Weight: options.n3Weight, into: &grads)
+                } else {
+                    for i in grads.entity.indices { grads.entity[i] = 0 }
+                    for i in grads.relation.indices { grads.relation[i] = 0 }
+                }
+                if world.size > 1 {
+                    let w = Float(mine.count)
+                    var tables = [grads.entity, grads.relation]
+                    grads.entity = []; grads.relation = []   // one copy of each table in flight
+                    let reduced = try averager.average(&tables, weight: w, extras: [l.crossEntropy * w, l.n3 * w], world: world)
+                    grads.entity = tables[0]; grads.relation = tables[1]
+                    l = ComplExLoss(crossEntropy: reduced.sums[0] / reduced.total, n3: reduced.sums[1] / reduced.total)
+                }
                 entOpt.step(&model.entity, gradient: grads.entity)
                 relOpt.step(&model.relation, gradient: grads.relation)
                 ceSum += Double(l.crossEntropy)
                 n3Sum += Double(l.n3)
                 batches += 1
                 start += batch.count
+                step += 1
+                if start < examples.count && run.isDue(step: step) {
+                    try checkpoints.write(TrainingPosition(step: step, epoch: epoch, batchInEpoch: batches), model: model, entity: entOpt, relation: relOpt,
+                                          best: best, progress: ComplExProgress(ceSum: ceSum, n3Sum: n3Sum, batches: batches, report: report,
+                                                                                bestMRR: best?.mrr, badChecks: badChecks))
+                }
             }
             let seconds = clock.seconds
             report.trainSeconds += seconds
@@ -114,6 +164,7 @@ public enum ComplExTrainer {
 
             let checkNow = options.validEvery > 0 && !data.valid.isEmpty
                 && (epoch % options.validEvery == 0 || epoch == options.maxEpochs)
+            var stop = false
             if checkNow {
                 let vclock = Stopwatch()
                 let v = evaluateLinkPrediction(model, triples: data.valid, known: known).both.summary(options.selectionRule)
@@ -130,11 +181,19 @@ public enum ComplExTrainer {
                     badChecks += 1
                     if options.patience > 0 && badChecks >= options.patience {
                         log.line("no validation gain in \(badChecks) checks: stopping, keeping epoch \(report.bestEpoch)")
-                        break
+                        stop = true
                     }
                 }
             }
+            if stop { break }
+            if epoch < options.maxEpochs && run.isDue(step: step) {
+                try checkpoints.write(TrainingPosition(step: step, epoch: epoch + 1), model: model, entity: entOpt, relation: relOpt, best: best,
+                                      progress: ComplExProgress(ceSum: 0, n3Sum: 0, batches: 0, report: report, bestMRR: best?.mrr, badChecks: badChecks))
+            }
         }
+        try checkpoints.write(TrainingPosition(step: step, epoch: options.maxEpochs + 1, finished: true), model: model, entity: entOpt,
+                              relation: relOpt, best: best,
+                              progress: ComplExProgress(ceSum: 0, n3Sum: 0, batches: 0, report: report, bestMRR: best?.mrr, badChecks: badChecks))
         if let b = best {
             model.entity = b.entity
             model.relation = b.relation

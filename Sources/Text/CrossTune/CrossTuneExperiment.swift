@@ -46,6 +46,15 @@ public final class CrossTuneExperiment {
     public var whiteBoxModel: String?
     public var whiteBoxOptions = WhiteBoxLoRAOptions()
     public private(set) var switchReports: [(seed: UInt64, report: SwitchReport)] = []
+    /// The ranks CrossTune training splits its batches over (`CrossTuneTrainer.fit`).
+    public var world: any Distributed = SingleProcess()
+    /// Where each CrossTune training run checkpoints (`<root>/<method>-seed-<seed>/`); nil: never.
+    public var checkpointRoot: URL?
+    /// A checkpoint every this many steps and at the end (0: only at the end).
+    public var checkpointEvery = 0
+    /// The `checkpointRoot` of an interrupted experiment: runs with a checkpoint there continue
+    /// from it (finished ones are restored without training), the others start afresh.
+    public var resumeRoot: URL?
 
     /// `descriptions[i]` describes `labels[i]`. Test labels must all occur in `labels`.
     public init(source: any TextFeatureSource, pool: [LabelledText], test: [LabelledText], labels: [String], descriptions: [String]) throws {
@@ -107,7 +116,10 @@ public final class CrossTuneExperiment {
                     labelFeatures = Tensor(desc.flatMap(\.mean), shape: [labels.count, tr[0].dim])
                 }
                 let trainer = try CrossTuneTrainer(options: o, featureDim: tr[0].dim, numClasses: labels.count, labelFeatures: labelFeatures)
-                try trainer.fit(train: tr, trainLabels: augY, dev: dv, devLabels: devY, log: log)
+                let folder = "\(method.rawValue)-seed-\(seed)"
+                var run = CrossTuneRun(checkpointFolder: checkpointRoot?.appendingPathComponent(folder), checkpointEvery: checkpointEvery, world: world)
+                if let r = resumeRoot?.appendingPathComponent(folder), TrainingCheckpoint.exists(in: r) { run.resumeFrom = r }
+                try trainer.fit(train: tr, trainLabels: augY, dev: dv, devLabels: devY, labelFeatures: labelFeatures, run: run, log: log)
                 predictions = try trainer.evaluate(te, labels: testY).0
                 parameters = trainer.network.trainableCount
             case .loraFineTune:

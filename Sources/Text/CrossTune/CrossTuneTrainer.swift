@@ -59,29 +59,92 @@ public final class CrossTuneTrainer {
     }
 
     /// Trains on `(train, trainLabels)` and selects on `(dev, devLabels)`.
-    public func fit(train: [TokenFeatures], trainLabels: [Int], dev: [TokenFeatures], devLabels: [Int],
-                    log: (String) -> Void = { _ in }) throws {
+    ///
+    /// `run` adds checkpoints (every N steps and at the end), resume and data parallelism:
+    /// every rank shuffles the same way, takes its `DataShard` slice of each batch, and the
+    /// gradients of the mean loss over the slices are averaged weighted by slice size, so N
+    /// ranks take the single-process AdamW steps (dropout masks differ per rank, as in any
+    /// data-parallel run). All ranks score dev (identical weights, identical choices).
+    /// `labelFeatures` only enters the resume config (the network already holds it).
+    public func fit(train: [TokenFeatures], trainLabels: [Int], dev: [TokenFeatures], devLabels: [Int], labelFeatures: Tensor? = nil,
+                    run: CrossTuneRun = CrossTuneRun(), log: (String) -> Void = { _ in }) throws {
         guard !train.isEmpty, train.count == trainLabels.count, dev.count == devLabels.count else {
             throw CrossTuneError("CrossTune: \(train.count) training feature sets for \(trainLabels.count) labels")
         }
         let params = network.trainableParameters()
         let optimizer = AdamW(learningRate: options.learningRate, weightDecay: options.weightDecay, decayRule: .excludeBiasAndNorm)
+        let world = run.world
+        let session = try TrainingSession(command: "crosstune train", model: network, parameters: params, optimizer: optimizer,
+                                          config: CrossTuneRun.config(options: options, train: train, trainLabels: trainLabels, dev: dev,
+                                                                      devLabels: devLabels, labelFeatures: labelFeatures),
+                                          folder: run.checkpointFolder, every: run.checkpointEvery, world: world)
         var best: (acc: Double, loss: Double, weights: [[Float]])?
         var rng = SplitMix64(seed: options.seed).fork(0xc1055)
-        for epoch in 1...max(options.epochs, 1) {
+        let epochs = max(options.epochs, 1)
+        let stepsPerEpoch = (train.count + options.batchSize - 1) / options.batchSize
+        var step = 0
+        var resumed: (position: TrainingPosition, progress: CrossTuneProgress)?
+        if let dir = run.resumeFrom {
+            let file = TrainingCheckpoint.file(in: dir).path
+            let checkpoint = try session.resume(from: dir)
+            let progress = try CrossTuneProgress.decode(checkpoint.progress, file: file)
+            if let a = progress.bestAccuracy, let l = progress.bestLoss {
+                let weights = try params.map { name, p -> [Float] in
+                    guard let t = checkpoint.extraTensors["best/" + name], t.count == p.count else {
+                        throw CrossTuneError("\(file): the checkpoint lacks the best-epoch tensor '\(name)'; train into a new --out folder")
+                    }
+                    return t.storage
+                }
+                best = (Double(bitPattern: a), Double(bitPattern: l), weights)
+            }
+            bestEpoch = progress.bestEpoch
+            bestDevAccuracy = best?.acc ?? 0
+            step = checkpoint.position.step
+            resumed = (checkpoint.position, progress)
+            if world.isLeader { log("crosstune: resumed from \(file) at step \(step)") }
+        }
+        func progress(_ epochRNG: UInt64, _ lossSum: Double) throws -> String {
+            try CrossTuneProgress(epochRNG: epochRNG, lossSum: lossSum, best: best.map { ($0.acc, $0.loss) }, bestEpoch: bestEpoch).json()
+        }
+        func bestTensors() -> [String: Tensor] {
+            guard let best else { return [:] }
+            var out: [String: Tensor] = [:]
+            for ((name, p), w) in zip(params, best.weights) { out["best/" + name] = Tensor(w, shape: p.shape) }
+            return out
+        }
+        let firstEpoch = resumed.map { $0.position.finished ? epochs + 1 : $0.position.epoch } ?? 1
+        for epoch in firstEpoch..<(epochs + 1) {
             network.train()
+            let resumingHere = epoch == firstEpoch ? resumed : nil
+            if let r = resumingHere, let state = UInt64(r.progress.epochRNG, radix: 16) { rng.state = state }
+            let epochRNG = rng.state
             var order = Array(train.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var lossSum = 0.0
-            for start in stride(from: 0, to: order.count, by: options.batchSize) {
+            let firstBatch = resumingHere?.position.batchInEpoch ?? 0
+            if let r = resumingHere, firstBatch > 0 { lossSum = Double(bitPattern: r.progress.lossSum) }
+            for b in firstBatch..<stepsPerEpoch {
+                let start = b * options.batchSize
                 let idx = Array(order[start..<min(start + options.batchSize, order.count)])
-                let (x, mask) = paddedFeatureBatch(idx.map { train[$0] })
-                let loss = network(x, mask: mask).crossEntropyLoss(targets: idx.map { trainLabels[$0] })
-                guard loss.item.isFinite else { throw CrossTuneError("CrossTune training diverged at epoch \(epoch); lower --lr") }
-                lossSum += Double(loss.item) * Double(idx.count)
-                loss.backward()
+                let mine = DataShard.range(count: idx.count, rank: world.rank, size: world.size)
+                var localLoss: Float = 0
+                if !mine.isEmpty {
+                    let (x, mask) = paddedFeatureBatch(mine.map { train[idx[$0]] })
+                    let loss = network(x, mask: mask).crossEntropyLoss(targets: mine.map { trainLabels[idx[$0]] })
+                    guard loss.item.isFinite else { throw CrossTuneError("CrossTune training diverged at epoch \(epoch); lower --lr") }
+                    localLoss = loss.item
+                    loss.backward()
+                }
+                let reduced = try session.averageGradients(localWeight: Double(mine.count), extras: [localLoss * Float(mine.count)])
+                let stepLoss = world.size > 1 ? reduced.sums[0] / Float(reduced.total) : localLoss
+                lossSum += Double(stepLoss) * Double(idx.count)
                 optimizer.step(params)
                 optimizer.zeroGrad(params)
+                step += 1
+                if b + 1 < stepsPerEpoch {
+                    try session.checkpointIfDue(TrainingPosition(step: step, epoch: epoch, batchInEpoch: b + 1), progress: try progress(epochRNG, lossSum),
+                                                extraTensors: bestTensors())
+                }
             }
             network.eval()
             let (devPred, devLoss) = try evaluate(dev, labels: devLabels)
@@ -91,10 +154,15 @@ public final class CrossTuneTrainer {
                 bestEpoch = epoch
                 bestDevAccuracy = acc
             }
-            if epoch == 1 || epoch % 10 == 0 || epoch == options.epochs {
+            if world.isLeader && (epoch == 1 || epoch % 10 == 0 || epoch == options.epochs) {
                 log(String(format: "crosstune: epoch %d train loss %.4f dev loss %.4f dev acc %.3f", epoch, lossSum / Double(train.count), devLoss, acc))
             }
+            if epoch < epochs {
+                try session.checkpointIfDue(TrainingPosition(step: step, epoch: epoch + 1), progress: try progress(rng.state, 0), extraTensors: bestTensors())
+            }
         }
+        try session.checkpoint(TrainingPosition(step: step, epoch: epochs + 1, finished: true), progress: try progress(rng.state, 0),
+                               extraTensors: bestTensors())
         if let best { for (p, w) in zip(params, best.weights) { p.1.storage = w } }
         network.eval()
     }

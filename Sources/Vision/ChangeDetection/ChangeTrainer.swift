@@ -65,7 +65,7 @@ public struct ChangeTrainReport: Codable, Sendable {
 /// window, and the parameters of the best validation IoU restored at the end.
 public enum ChangeTrainer {
     public static func train(network: ChangeDetectionNetwork, train pairs: ChangePairSource, validation: ChangePairSource,
-                             options o: ChangeTrainOptions, normalization: Normalization,
+                             options o: ChangeTrainOptions, normalization: Normalization, run: ChangeTrainingRun = ChangeTrainingRun(),
                              log: (String) -> Void = { _ in }) throws -> ChangeTrainReport {
         guard !pairs.isEmpty else { throw DatasetError("no training pairs") }
         guard o.size % network.encoder.patchSize == 0 else {
@@ -81,10 +81,49 @@ public enum ChangeTrainer {
         var rng = SplitMix64(seed: o.seed)
         var validations: [ChangeValidation] = []
         var best: (iou: Double, step: Int, values: [[Float]])?
-        let saved = network.namedParameters().filter { k, t in t.requiresGrad || k.contains("running_") }.map(\.1)
+        let savedNamed = network.namedParameters().filter { k, t in t.requiresGrad || k.contains("running_") }
+        let saved = savedNamed.map(\.1)
+        let buffers = savedNamed.filter { !$0.1.requiresGrad }
         var lastLoss = 0.0, recent: [Double] = []
+        let session = try TrainingSession(command: "change-detect train", model: network, parameters: params, optimizer: opt,
+                                          config: try ChangeTrainingRun.config(options: o, train: pairs.count, validation: validation.count),
+                                          folder: run.checkpointFolder, every: run.checkpointEvery)
+        var firstStep = 0
+        if let dir = run.resumeFrom {
+            // The crops and augmentations come from one generator, saved in the progress record;
+            // weights, AdamW and dropout generators come back through the session.
+            let file = TrainingCheckpoint.file(in: dir).path
+            let checkpoint = try session.resume(from: dir)
+            let p = try ChangeTrainingProgress.decode(checkpoint.progress, file: file)
+            func tensor(_ key: String, like t: Tensor) throws -> [Float] {
+                guard let v = checkpoint.extraTensors[key], v.count == t.count else {
+                    throw DatasetError("\(file): the checkpoint lacks '\(key)'; train into a new --out folder")
+                }
+                return v.storage
+            }
+            for (name, t) in buffers { t.storage = try tensor("buffer/" + name, like: t) }
+            if let iou = p.bestIoU, let step = p.bestStep {
+                best = (Double(bitPattern: iou), step, try savedNamed.map { try tensor("best/" + $0.0, like: $0.1) })
+            }
+            rng.state = UInt64(p.rng, radix: 16) ?? 0
+            lastLoss = Double(bitPattern: p.lastLoss)
+            recent = p.recent.map(Double.init(bitPattern:))
+            validations = p.validations
+            firstStep = min(checkpoint.position.step, o.steps)
+            log("resumed from \(file) at step \(firstStep)/\(o.steps)")
+        }
+        func progress() throws -> String {
+            try ChangeTrainingProgress(rng: rng.state, lastLoss: lastLoss, recent: recent, validations: validations,
+                                       best: best.map { ($0.iou, $0.step) }).json()
+        }
+        func tensors() -> [String: Tensor] {
+            var out: [String: Tensor] = [:]
+            for (name, t) in buffers { out["buffer/" + name] = Tensor(t.storage, shape: t.shape) }
+            if let best { for ((name, t), v) in zip(savedNamed, best.values) { out["best/" + name] = Tensor(v, shape: t.shape) } }
+            return out
+        }
         let start = Date()
-        for step in 0..<o.steps {
+        for step in firstStep..<o.steps {
             opt.learningRate = o.learningRate(at: step)
             decoderOpt.learningRate = opt.learningRate * decoderScale
             var items: [PairPlanes] = []
@@ -117,7 +156,9 @@ public enum ChangeTrainer {
                 log(String(format: "  validation at step %d: IoU %.4f  F1 %.4f  (%d pairs)", step + 1, cm.iou, cm.f1, validation.count))
                 if best == nil || cm.iou > best!.iou { best = (cm.iou, step + 1, saved.map(\.storage)) }
             }
+            if step + 1 < o.steps { try session.checkpointIfDue(TrainingPosition(step: step + 1), progress: try progress(), extraTensors: tensors()) }
         }
+        try session.checkpoint(TrainingPosition(step: o.steps, finished: true), progress: try progress(), extraTensors: tensors())
         let seconds = Date().timeIntervalSince(start)
         if let best {
             for (t, v) in zip(saved, best.values) { t.storage = v }

@@ -7,12 +7,16 @@ import Vision
 /// Whisper encoder) for audio classification, with the method set of PETL-AST.
 public enum AudioAdaptCommand: Command {
     public static let name = "audio-adapt"
+    /// `train` splits its batches over MPI ranks; the other subcommands refuse mpirun in `run`.
+    public static let supportsDistributed = true
     public static let usage = """
         usage: audio-adapt <command> [options]
           make-data --out DIR [--groups digits,letters,phonetic] [--voices 16] [--val-voices 6] [--seed S]
                     [--sounds DIR] [--espeak PATH]
               Builds the spoken-word set: real Asterisk recordings (test) + espeak-ng voices (train/val).
           train   [--data DIR|FILE.csv] [--model DIR] --method M --out A [method and training options]
+                  [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
+                  [--threads N (per process / MPI rank)]   Under `mpirun -np R` the ranks split each --batch.
           eval    --adapter A [--data DIR|FILE.csv] [--split test|val|train] [--confusion FILE.png] [--json FILE]
           predict --adapter A [--top 5] FILE...
           compare [--data ...] [--model DIR] [--methods M1,M2,...] [--seeds 10,11] [--epochs N] [--r N] [--budget N|Nmin]
@@ -45,6 +49,9 @@ public enum AudioAdaptCommand: Command {
 
     public static func run(_ args: [String]) throws -> Int32 {
         guard let sub = args.first else { print(usage); return 2 }
+        if sub != "train" && DistributedWorld.wantsMPI() {
+            throw AudioDatasetError("audio-adapt \(sub) does not support mpirun yet (only train does)")
+        }
         let rest = Array(args.dropFirst())
         switch sub {
         case "make-data": return try makeData(rest)
@@ -194,7 +201,8 @@ public enum AudioAdaptCommand: Command {
         return min(3000, max(64, frames))
     }
 
-    static func load(_ setup: Setup, _ split: AudioSplits, frontEnd: any AudioFrontEnd) throws -> LoadedSplit {
+    static func load(_ setup: Setup, _ split: AudioSplits, frontEnd: any AudioFrontEnd, quiet: Bool = false) throws -> LoadedSplit {
+        let log: (String) -> Void = quiet ? { _ in } : { Self.log($0) }
         let train = try AudioClipLoader.load(split.train, frontEnd: frontEnd, strict: setup.strict, augmentCopies: setup.augment, seed: setup.seed)
         let validation = try AudioClipLoader.load(split.validation, frontEnd: frontEnd, strict: setup.strict)
         let test = try AudioClipLoader.load(split.test, frontEnd: frontEnd, strict: setup.strict)
@@ -205,34 +213,59 @@ public enum AudioAdaptCommand: Command {
 
     // MARK: - train
 
+    /// `train`'s options: the method options plus checkpointing, resume and threads.
+    static let trainOnlyOptions: Set<String> = ["checkpoint-every", "resume", ThreadsOption.key]
+
+    /// Trains one adapter per split (one, or one per fold with `--fold all`). Under `mpirun` the
+    /// ranks split every batch (see `AudioClassificationTask.train`); rank 0 alone logs and
+    /// writes. Checkpoints go to `--out` (one split) or `--out/run-<i>` (several), and are
+    /// carried into the final adapter folder, so `--resume` takes the `--out` of the run.
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: methodOptions, flags: methodFlags)
+        let a = try Arguments(args, options: methodOptions.union(trainOnlyOptions), flags: methodFlags)
         guard let out = a.string("out") else { throw ArgumentError.missingRequired("out") }
         let methodName = a.string("method") ?? "conformer-adapter"
         guard let method = PETLMethod(rawValue: methodName) else {
             throw ArgumentError.badValue("method", methodName, expected: PETLMethod.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        try ThreadsOption.apply(a)
+        let every = try a.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let resume = a.string("resume").map { URL(fileURLWithPath: $0) }
+        let world = try DistributedWorld.current()
+        let say: (String) -> Void = world.isLeader ? { log($0) } : { _ in }
         let s = try setup(a)
         let config = try petlConfig(a, method: method)
         let options = try trainOptions(a)
+        let outURL = URL(fileURLWithPath: out)
+        let runFolders = s.splits.count == 1 ? [""] : s.splits.indices.map { "run-\($0 + 1)" }
         var accuracies: [Double] = []
         var last: (PETLClassifier, AudioTrainReport, AudioEvaluation, String)?
         for (i, split) in s.splits.enumerated() {
             let backbone = try BackboneFactory.make(s.recipe)
-            let data = try load(s, split, frontEnd: backbone.frontEnd)
+            let data = try load(s, split, frontEnd: backbone.frontEnd, quiet: !world.isLeader)
             let model = try PETLClassifier(backbone: backbone, labels: split.classes, config: config)
-            log("\(backbone.displayName), \(s.recipe.frames) frames; \(config.summary): \(model.trainableCount) trainable parameters (\(String(format: "%.3f", model.trainablePercent))% of \(model.backboneParameterCount))")
-            let report = try AudioClassificationTask.train(model, train: data.train, validation: data.validation, options: options, progress: log)
+            say("\(backbone.displayName), \(s.recipe.frames) frames; \(config.summary): \(model.trainableCount) trainable parameters (\(String(format: "%.3f", model.trainablePercent))% of \(model.backboneParameterCount))")
+            let folder = runFolders[i].isEmpty ? outURL : outURL.appendingPathComponent(runFolders[i])
+            var run = AudioTrainingRun(checkpointFolder: folder, checkpointEvery: every, world: world)
+            if let resume {
+                let from = runFolders[i].isEmpty ? resume : resume.appendingPathComponent(runFolders[i])
+                // With several runs, those not reached before the interruption start afresh.
+                if runFolders[i].isEmpty || TrainingCheckpoint.exists(in: from) { run.resumeFrom = from }
+            }
+            let report = try AudioClassificationTask.train(model, train: data.train, validation: data.validation, options: options, run: run, progress: log)
             let test = try AudioClassificationTask.evaluate(model, clips: data.test, batchSize: options.batchSize)
-            log(String(format: "run %d/%d: test accuracy %.4f (best epoch %d of %d)", i + 1, s.splits.count, test.accuracy, report.bestEpoch, options.epochs))
+            say(String(format: "run %d/%d: test accuracy %.4f (best epoch %d of %d)", i + 1, s.splits.count, test.accuracy, report.bestEpoch, options.epochs))
             accuracies.append(test.accuracy)
             last = (model, report, test, split.protocolNote)
         }
+        DistributedWorld.markCompleted()
+        guard world.isLeader else { return 0 }
         guard let (model, report, test, note) = last else { return 1 }
         let manifest = AudioAdapterManifest(backbone: s.recipe, petl: config, labels: model.labels, training: options, report: report,
                                             test: test, trainableParameters: model.trainableCount,
                                             backboneParameters: model.backboneParameterCount, dataProtocol: note)
-        try AudioAdapterFile.save(model, manifest: manifest, to: URL(fileURLWithPath: out))
+        let carried = runFolders.map { $0.isEmpty ? TrainingCheckpoint.fileName : $0 }
+        try AudioAdapterFile.save(model, manifest: manifest, to: outURL, carrying: carried)
         let mean = accuracies.reduce(0, +) / Double(accuracies.count)
         let result: [String: Any] = [
             "method": config.summary, "trainable_parameters": model.trainableCount, "backbone_parameters": model.backboneParameterCount,

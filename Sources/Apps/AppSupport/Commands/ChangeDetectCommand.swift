@@ -11,7 +11,8 @@ public enum ChangeDetectCommand: Command {
         usage:
           change-detect train --data DIR --out ADAPTER [--peft lora|adapter|frozen] [--exchange 0,2] [--model PATH]
                               [--steps 300] [--batch 4] [--lr 3e-4] [--decoder-lr LR] [--loss ce|dice-ce] [--weight-decay 1e-4] [--warmup N] [--size 224] [--stride S]
-                              [--eval-every 100] [--rank 8] [--alpha 32] [--lora-dropout 0.1] [--bottleneck 32] [--channels 64]
+                              [--eval-every 100] [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
+                              [--rank 8] [--alpha 32] [--lora-dropout 0.1] [--bottleneck 32] [--channels 64]
                               [--bands 3,2,1] [--seed 1] [--no-augment] [--resize]
           change-detect eval --adapter ADAPTER --data DIR [--split test] [--stride S] [--model PATH] [--resize]
           change-detect predict --adapter ADAPTER --before IMG --after IMG --out MASK.png|MASK.tif [--overlay PNG] [--stride S] [--resize]
@@ -163,18 +164,21 @@ public enum ChangeDetectCommand: Command {
     }
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: trainOptions, flags: ["no-augment", "resize"])
+        let a = try Arguments(args, options: trainOptions.union(["checkpoint-every", "resume"]), flags: ["no-augment", "resize"])
         let data = URL(fileURLWithPath: try required(a, "data"))
         let out = URL(fileURLWithPath: try required(a, "out"))
+        let every = try a.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let run = ChangeTrainingRun(checkpointFolder: out, checkpointEvery: every, resumeFrom: a.string("resume").map { URL(fileURLWithPath: $0) })
         let summary = try trainRun(data: data, out: out, model: a.string("model"), options: try modelOptions(a),
-                                   training: try trainingOptions(a), reading: try reading(a), resize: a.has("resize"))
+                                   training: try trainingOptions(a), reading: try reading(a), resize: a.has("resize"), run: run)
         try printJSON(summary)
         return 0
     }
 
     /// Trains, saves the adapter folder, and scores the test split when there is one.
     static func trainRun(data: URL, out: URL, model: String?, options: ChangeModelOptions, training t: ChangeTrainOptions,
-                         reading: RasterReading, resize: Bool) throws -> TrainSummary {
+                         reading: RasterReading, resize: Bool, run: ChangeTrainingRun = ChangeTrainingRun()) throws -> TrainSummary {
         let trainSet = ChangePairSource(try ChangeDataset.pairs(root: data, split: "train"), reading: reading, resize: resize)
         let valSet = split(data, "val") ? ChangePairSource(try ChangeDataset.pairs(root: data, split: "val"), reading: reading, resize: resize)
             : ChangePairSource(planes: [])
@@ -184,7 +188,8 @@ public enum ChangeDetectCommand: Command {
         log("\(options.peft.rawValue): \(counts.trainable) trainable of \(counts.total) values (\(String(format: "%.2f", 100 * Double(counts.trainable) / Double(max(1, counts.total))))%), exchange \(options.exchange)")
         log("training on \(trainSet.count) pairs, validating on \(valSet.count), window \(t.size), \(t.steps) steps × batch \(t.batchSize)")
         let normalization = Normalization.imagenet
-        let report = try ChangeTrainer.train(network: network, train: trainSet, validation: valSet, options: t, normalization: normalization, log: log)
+        let report = try ChangeTrainer.train(network: network, train: trainSet, validation: valSet, options: t, normalization: normalization,
+                                             run: run, log: log)
         let manifest = ChangeDetectManifest(model: model ?? "default", options: options, size: t.size, stride: t.windowStride,
                                             normalization: normalization, reading: reading, dataRoot: data.standardizedFileURL.path)
         try ChangeDetectionFiles.save(network, manifest: manifest, to: out)

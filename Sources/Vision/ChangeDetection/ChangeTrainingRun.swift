@@ -1,0 +1,64 @@
+import Core
+import Foundation
+
+/// How a `change-detect train` run checkpoints and resumes (see docs/distributed.md). One
+/// process only: PeftCD's loss has a Dice term over the whole batch and the decoder has
+/// BatchNorms, so a batch split over ranks would not compute the single-process step.
+public struct ChangeTrainingRun {
+    /// Folder the training checkpoint is written to; nil: never.
+    public var checkpointFolder: URL?
+    /// A checkpoint every this many steps and at the end (0: only at the end).
+    public var checkpointEvery = 0
+    /// The folder (or checkpoint file) of an interrupted run to continue.
+    public var resumeFrom: URL?
+
+    public init(checkpointFolder: URL? = nil, checkpointEvery: Int = 0, resumeFrom: URL? = nil) {
+        self.checkpointFolder = checkpointFolder
+        self.checkpointEvery = checkpointEvery
+        self.resumeFrom = resumeFrom
+    }
+
+    /// Every training option (one key each, so a refusal names it) and the pair counts.
+    static func config(options: ChangeTrainOptions, train: Int, validation: Int) throws -> [String: String] {
+        var config: [String: String] = ["train-pairs": "\(train)", "validation-pairs": "\(validation)"]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if let fields = try JSONSerialization.jsonObject(with: try encoder.encode(options)) as? [String: Any] {
+            for (key, v) in fields {
+                config["option." + key] = (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]))
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
+            }
+        }
+        return config
+    }
+}
+
+/// The loop's state beside weights and AdamW: the crop/augmentation generator, the loss
+/// record, the validations so far and the best one (its parameters and BatchNorm statistics
+/// travel as checkpoint tensors `best/<name>`; the current statistics as `buffer/<name>`).
+struct ChangeTrainingProgress: Codable {
+    var rng: String
+    var lastLoss: UInt64
+    var recent: [UInt64]
+    var validations: [ChangeValidation]
+    var bestIoU: UInt64?
+    var bestStep: Int?
+
+    init(rng: UInt64, lastLoss: Double, recent: [Double], validations: [ChangeValidation], best: (iou: Double, step: Int)?) {
+        self.rng = String(format: "%016llx", rng)
+        self.lastLoss = lastLoss.bitPattern
+        self.recent = recent.map(\.bitPattern)
+        self.validations = validations
+        bestIoU = best?.iou.bitPattern
+        bestStep = best?.step
+    }
+
+    func json() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
+
+    static func decode(_ text: String, file: String) throws -> ChangeTrainingProgress {
+        guard let p = try? JSONDecoder().decode(ChangeTrainingProgress.self, from: Data(text.utf8)), UInt64(p.rng, radix: 16) != nil else {
+            throw DatasetError("\(file): the checkpoint's progress record is not change-detect's; train into a new --out folder")
+        }
+        return p
+    }
+}
