@@ -33,13 +33,14 @@ extension Tensor {
         let y = withConstPointers([x.storage, a, b, p]) { ptr in
             makeBuffer(x.count) { o in
                 let (xsP, avP, bvP, pvP) = (ptr[0]!, ptr[1]!, ptr[2]!, ptr[3])
+                // PReLU as max(z, 0) + p·min(z, 0): no data-dependent branch, so it vectorises.
                 if l.inner == 1 {   // rows of `channels` values: vectorise along channels
                     parallelChunks(l.outer, costPerItem: 2 * ch) { rows in
                         let (xs, av, bv, pv) = (xsP.base, avP.base, bvP.base, pvP?.base)
                         for r in rows {
                             let s = xs + r * ch, d = o.base + r * ch
                             if let pv {
-                                for c in 0..<ch { let z = s[c] * av[c] + bv[c]; d[c] = z > 0 ? z : pv[c] * z }
+                                for c in 0..<ch { let z = s[c] * av[c] + bv[c]; d[c] = Swift.max(z, 0) + pv[c] * Swift.min(z, 0) }
                             } else {
                                 for c in 0..<ch { d[c] = s[c] * av[c] + bv[c] }
                             }
@@ -53,7 +54,7 @@ extension Tensor {
                             let (ac, bc) = (av[c], bv[c])
                             if let pv {
                                 let pc = pv[c]
-                                for i in 0..<l.inner { let z = s[i] * ac + bc; d[i] = z > 0 ? z : pc * z }
+                                for i in 0..<l.inner { let z = s[i] * ac + bc; d[i] = Swift.max(z, 0) + pc * Swift.min(z, 0) }
                             } else {
                                 for i in 0..<l.inner { d[i] = s[i] * ac + bc }
                             }
@@ -69,25 +70,26 @@ extension Tensor {
             var sums = [Float](repeating: 0, count: 3 * ch)
             var unused: [Float] = []
             withMutablePointers(&gx, &sums, &unused) { dx, sp, _ in
-                withConstPointers([g, x.storage, a, b, p]) { ptr in
-                    let (gsP, xsP, avP, bvP, pvP) = (ptr[0]!, ptr[1]!, ptr[2]!, ptr[3]!, ptr[4])
+                // Without a slope, the derivative factor is 1 on both sides.
+                withConstPointers([g, x.storage, a, b, p ?? [Float](repeating: 1, count: ch)]) { ptr in
+                    let (gsP, xsP, avP, bvP, pvP) = (ptr[0]!, ptr[1]!, ptr[2]!, ptr[3]!, ptr[4]!)
                     if l.inner == 1 {
                         // Row blocks with private partial sums, added below.
                         let blocks = reductionBlocks(rows: l.outer, work: 4 * l.outer * ch)
                         let partial = makeZeroedBuffer(blocks * 3 * ch) { acc in
                             parallelChunks(blocks, costPerItem: Parallelism.minimumWorkPerSplit) { items in
-                                let (gs, xs, av, bv, pv) = (gsP.base, xsP.base, avP.base, bvP.base, pvP?.base)
+                                let (gs, xs, av, bv, pv) = (gsP.base, xsP.base, avP.base, bvP.base, pvP.base)
                                 for blk in items {
                                     let sa = acc.base + blk * 3 * ch
                                     for r in blockRange(blk, of: blocks, rows: l.outer) {
                                         let go = gs + r * ch, s = xs + r * ch
                                         for c in 0..<ch {
                                             let z = s[c] * av[c] + bv[c]
-                                            let dz = z <= 0 ? (pv?[c] ?? 1) * go[c] : go[c]
+                                            let dz = go[c] * (z > 0 ? 1 : pv[c])
                                             if let dx { dx.base[r * ch + c] = dz * av[c] }
                                             sa[c] += dz * s[c]
                                             sa[ch + c] += dz
-                                            if z <= 0 { sa[2 * ch + c] += go[c] * z }
+                                            sa[2 * ch + c] += go[c] * Swift.min(z, 0)
                                         }
                                     }
                                 }
@@ -97,20 +99,20 @@ extension Tensor {
                         sp!.base.update(from: total, count: 3 * ch)
                     } else {
                         parallelChunks(ch, costPerItem: 4 * l.outer * l.inner) { channels in
-                            let (gs, xs, av, bv, pv) = (gsP.base, xsP.base, avP.base, bvP.base, pvP?.base)
+                            let (gs, xs, av, bv, pv) = (gsP.base, xsP.base, avP.base, bvP.base, pvP.base)
                             for c in channels {
-                                let (ac, bc, pc) = (av[c], bv[c], pv?[c] ?? 1)
+                                let (ac, bc, pc) = (av[c], bv[c], pv[c])
                                 var (sx, s1, sz): (Float, Float, Float) = (0, 0, 0)
                                 for o in 0..<l.outer {
                                     let base = (o * ch + c) * l.inner
                                     let go = gs + base, s = xs + base
                                     for i in 0..<l.inner {
                                         let z = s[i] * ac + bc
-                                        let dz = z <= 0 ? pc * go[i] : go[i]
+                                        let dz = go[i] * (z > 0 ? 1 : pc)
                                         if let dx { dx.base[base + i] = dz * ac }
                                         sx += dz * s[i]
                                         s1 += dz
-                                        if z <= 0 { sz += go[i] * z }
+                                        sz += go[i] * Swift.min(z, 0)
                                     }
                                 }
                                 sp!.base[c] = sx
