@@ -66,6 +66,8 @@ extension Tensor {
         let inputs = [x] + [scale, shift, slope].compactMap { $0 }
         return Tensor(y, shape: shape).recording("channelAffine", inputs) { g in
             var gx = x.requiresGrad ? [Float](repeating: 0, count: x.count) : []
+            // Frozen BatchNorm/PReLU parameters (a face network under adapters): only dx.
+            let needParams = scale?.requiresGrad == true || shift?.requiresGrad == true || slope?.requiresGrad == true
             // Per channel: Σ dz·x (scale), Σ dz (shift), Σ_{z≤0} g·z (slope), dz = ∂L/∂(a·x + b).
             var sums = [Float](repeating: 0, count: 3 * ch)
             var unused: [Float] = []
@@ -74,22 +76,34 @@ extension Tensor {
                 withConstPointers([g, x.storage, a, b, p ?? [Float](repeating: 1, count: ch)]) { ptr in
                     let (gsP, xsP, avP, bvP, pvP) = (ptr[0]!, ptr[1]!, ptr[2]!, ptr[3]!, ptr[4]!)
                     if l.inner == 1 {
-                        // Row blocks with private partial sums, added below.
-                        let blocks = reductionBlocks(rows: l.outer, work: 4 * l.outer * ch)
+                        // One block per worker when parameter sums are wanted (private partial
+                        // sums); otherwise rows are independent and any split works.
+                        let blocks = needParams ? reductionBlocks(rows: l.outer, work: 4 * l.outer * ch)
+                            : Swift.min(Swift.max(1, Parallelism.workers), Swift.max(1, l.outer))
                         let partial = makeZeroedBuffer(blocks * 3 * ch) { acc in
                             parallelChunks(blocks, costPerItem: Parallelism.minimumWorkPerSplit) { items in
                                 let (gs, xs, av, bv, pv) = (gsP.base, xsP.base, avP.base, bvP.base, pvP.base)
-                                for blk in items {
-                                    let sa = acc.base + blk * 3 * ch
-                                    for r in blockRange(blk, of: blocks, rows: l.outer) {
-                                        let go = gs + r * ch, s = xs + r * ch
-                                        for c in 0..<ch {
-                                            let z = s[c] * av[c] + bv[c]
-                                            let dz = go[c] * (z > 0 ? 1 : pv[c])
-                                            if let dx { dx.base[r * ch + c] = dz * av[c] }
-                                            sa[c] += dz * s[c]
-                                            sa[ch + c] += dz
-                                            sa[2 * ch + c] += go[c] * Swift.min(z, 0)
+                                // Short single-purpose loops over a row's channels: few
+                                // pointers each, so the compiler vectorises them.
+                                var scratch = [Float](repeating: 0, count: ch)
+                                scratch.withUnsafeMutableBufferPointer { tb in
+                                    for blk in items {
+                                        let (sx, s1, sz) = (acc.base + blk * 3 * ch, acc.base + blk * 3 * ch + ch, acc.base + blk * 3 * ch + 2 * ch)
+                                        for r in blockRange(blk, of: blocks, rows: l.outer) {
+                                            let go = gs + r * ch, s = xs + r * ch
+                                            let t = dx.map { $0.base + r * ch } ?? tb.baseAddress!   // dz, then dx in place
+                                            for c in 0..<ch {
+                                                // The slope is loaded unconditionally so the
+                                                // choice is a select, not a branch.
+                                                let slopeC = pv[c], z = s[c] * av[c] + bv[c]
+                                                t[c] = go[c] * (z > 0 ? 1 : slopeC)
+                                            }
+                                            if needParams {
+                                                for c in 0..<ch { sx[c] += t[c] * s[c] }
+                                                for c in 0..<ch { s1[c] += t[c] }
+                                                for c in 0..<ch { sz[c] += go[c] * Swift.min(s[c] * av[c] + bv[c], 0) }
+                                            }
+                                            if dx != nil { for c in 0..<ch { t[c] *= av[c] } }
                                         }
                                     }
                                 }
