@@ -31,25 +31,19 @@ public final class BatchNorm1d: Module {
         precondition(x.rank == 2 || x.rank == 3, "BatchNorm1d: input must be [B, C] or [B, C, L], got \(x.shape)")
         let c = x.shape[1]
         precondition(c == weight.count, "BatchNorm1d: \(c) channels, layer has \(weight.count)")
-        let axes = x.rank == 2 ? [0] : [0, 2]
-        let statShape = x.rank == 2 ? [1, c] : [1, c, 1]
-        let scale = weight.reshaped(statShape), shift = bias.reshaped(statShape)
         if isTraining {
-            let n = axes.reduce(1) { $0 * x.shape[$1] }
-            precondition(n > 1, "BatchNorm1d: training needs more than one value per channel, got input \(x.shape)")
-            let mean = x.mean(axes: axes, keepDims: true)
-            let centered = x - mean
-            let variance = centered.square().mean(axes: axes, keepDims: true)
-            withoutGrad {
-                let unbiased = Float(n) / Float(n - 1)
-                for i in 0..<c {
-                    runningMean.storage[i] = (1 - momentum) * runningMean.storage[i] + momentum * mean.storage[i]
-                    runningVar.storage[i] = (1 - momentum) * runningVar.storage[i] + momentum * variance.storage[i] * unbiased
-                }
+            let (y, mean, variance) = x.batchNormTraining(weight: weight, bias: bias, eps: eps)
+            let n = x.count / c
+            let unbiased = Float(n) / Float(n - 1)
+            for i in 0..<c {
+                runningMean.storage[i] = (1 - momentum) * runningMean.storage[i] + momentum * mean[i]
+                runningVar.storage[i] = (1 - momentum) * runningVar.storage[i] + momentum * variance[i] * unbiased
             }
-            return centered / (variance + eps).sqrt() * scale + shift
+            return y
         }
-        let mean = runningMean.reshaped(statShape), variance = runningVar.reshaped(statShape)
-        return (x - mean) / (variance + eps).sqrt() * scale + shift
+        // Running statistics: one per-channel affine map (see BatchNorm2d.inferenceAffine).
+        let inverse = Tensor(runningVar.storage.map { 1 / ($0 + eps).squareRoot() }, shape: [c])
+        let scale = weight * inverse
+        return x.channelAffine(scale: scale, shift: bias - runningMean * scale)
     }
 }

@@ -47,32 +47,42 @@ public final class BatchNorm2d: Module {
         [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)]
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4, "BatchNorm2d: input must be [B, C, H, W], got \(x.shape)")
-        let c = x.shape[1]
+    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
+
+    /// The layer on `[B, C, H, W]`, or on `[B, H, W, C]` with `channelsLast`; with `slope`, a
+    /// PReLU (one slope per channel, or one shared) follows in the same pass.
+    public func forward(_ x: Tensor, channelsLast: Bool = false, slope: Tensor? = nil) -> Tensor {
+        precondition(x.rank == 4, "BatchNorm2d: input must be [B, C, H, W] or [B, H, W, C], got \(x.shape)")
+        let c = channelsLast ? x.shape[3] : x.shape[1]
         precondition(c == channels, "BatchNorm2d: input has \(c) channels, layer has \(channels)")
-        let statShape = [1, c, 1, 1]
         if isTraining {
-            let n = x.shape[0] * x.shape[2] * x.shape[3]
-            precondition(n > 1, "BatchNorm2d: training needs more than one value per channel, got input \(x.shape)")
-            let mean = x.mean(axes: [0, 2, 3], keepDims: true)
-            let centered = x - mean
-            let variance = centered.square().mean(axes: [0, 2, 3], keepDims: true)
-            withoutGrad {
-                let unbiased = Float(n) / Float(n - 1)
-                for i in 0..<c {
-                    runningMean.storage[i] = (1 - momentum) * runningMean.storage[i] + momentum * mean.storage[i]
-                    runningVar.storage[i] = (1 - momentum) * runningVar.storage[i] + momentum * variance.storage[i] * unbiased
-                }
-            }
-            return centered / (variance + eps).sqrt() * weight.reshaped(statShape) + bias.reshaped(statShape)
+            // Batch statistics are reduced on the NCHW layout (a channels-last map is transposed
+            // there and back: training a face network's BatchNorm is the rare case).
+            let nchw = channelsLast ? x.permuted([0, 3, 1, 2]) : x
+            let (y, mean, variance) = nchw.batchNormTraining(weight: weight, bias: bias, eps: eps)
+            updateRunningStatistics(mean: mean, variance: variance, count: nchw.count / c)
+            let out = channelsLast ? y.permuted([0, 2, 3, 1]) : y
+            return slope.map { out.channelAffine(scale: nil, shift: nil, slope: $0, channelsLast: channelsLast) } ?? out
         }
-        // Inference folds the statistics into one per-channel affine map, y = a·x + b with
-        // a = γ/√(var+ε) and b = β − mean·a: two passes over x instead of four. The [C]-sized
-        // algebra stays differentiable, so γ and β still train with frozen statistics.
-        let inverse = Tensor(runningVar.storage.map { 1 / ($0 + eps).squareRoot() }, shape: [c])
+        let (scale, shift) = inferenceAffine()
+        return x.channelAffine(scale: scale, shift: shift, slope: slope, channelsLast: channelsLast)
+    }
+
+    /// Inference as one per-channel affine map `y = a·x + b` with `a = γ/√(var+ε)` and
+    /// `b = β − mean·a`. The `[C]`-sized algebra stays differentiable, so γ and β still train
+    /// with frozen statistics.
+    public func inferenceAffine() -> (scale: Tensor, shift: Tensor) {
+        let inverse = Tensor(runningVar.storage.map { 1 / ($0 + eps).squareRoot() }, shape: [channels])
         let scale = weight * inverse
-        let shift = bias - runningMean * scale
-        return x * scale.reshaped(statShape) + shift.reshaped(statShape)
+        return (scale, bias - runningMean * scale)
+    }
+
+    /// `running ← (1 − momentum)·running + momentum·batch`, the variance made unbiased first.
+    func updateRunningStatistics(mean: [Float], variance: [Float], count n: Int) {
+        let unbiased = Float(n) / Float(Swift.max(n - 1, 1))
+        for i in 0..<channels {
+            runningMean.storage[i] = (1 - momentum) * runningMean.storage[i] + momentum * mean[i]
+            runningVar.storage[i] = (1 - momentum) * runningVar.storage[i] + momentum * variance[i] * unbiased
+        }
     }
 }

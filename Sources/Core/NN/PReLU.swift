@@ -6,49 +6,12 @@ extension Tensor {
     /// `x` of rank ≥ 2 with channels on axis 1 (or any rank with a single slope); `slope` has
     /// `shape[1]` values (any shape holding that many, e.g. `[C]` or `[C, 1, 1]`) or one value.
     public func prelu(slope: Tensor) -> Tensor {
-        let x = self
         let channels = slope.count
-        precondition(channels == 1 || (x.rank >= 2 && x.shape[1] == channels),
-                     "prelu: slope has \(channels) values, input \(x.shape) needs 1 or shape[1]")
-        // Values per channel block: the product of the axes after the channel axis.
-        let inner = channels == 1 ? x.count : x.shape[2...].reduce(1, *)
-        let blocks = channels == 1 ? 1 : x.count / inner   // batch × channels
-        var out = [Float](repeating: 0, count: x.count)
-        x.storage.withUnsafeBufferPointer { xv in
-            out.withUnsafeMutableBufferPointer { o in
-                for blk in 0..<blocks {
-                    let a = slope.storage[channels == 1 ? 0 : blk % channels]
-                    let base = blk * inner
-                    for i in base..<(base + inner) {
-                        let v = xv[i]
-                        o[i] = v > 0 ? v : a * v
-                    }
-                }
-            }
-        }
-        return Tensor(out, shape: x.shape).recording("prelu", [x, slope]) { g in
-            if x.requiresGrad {
-                var gx = [Float](repeating: 0, count: x.count)
-                for blk in 0..<blocks {
-                    let a = slope.storage[channels == 1 ? 0 : blk % channels]
-                    let base = blk * inner
-                    for i in base..<(base + inner) { gx[i] = x.storage[i] > 0 ? g[i] : a * g[i] }
-                }
-                x.accumulateGrad(gx)
-            }
-            if slope.requiresGrad {
-                // ∂y/∂a_c = x on the non-positive side, summed over batch and positions.
-                var ga = [Float](repeating: 0, count: channels)
-                for blk in 0..<blocks {
-                    let c = channels == 1 ? 0 : blk % channels
-                    let base = blk * inner
-                    var acc: Float = 0
-                    for i in base..<(base + inner) where x.storage[i] <= 0 { acc += g[i] * x.storage[i] }
-                    ga[c] += acc
-                }
-                slope.accumulateGrad(ga)
-            }
-        }
+        precondition(channels == 1 || (rank >= 2 && shape[1] == channels),
+                     "prelu: slope has \(channels) values, input \(shape) needs 1 or shape[1]")
+        // One fused pass (ConvNormActivation.swift); a vector with one shared slope is viewed as [1, n].
+        if rank < 2 { return reshaped([1, count]).channelAffine(scale: nil, shift: nil, slope: slope).reshaped(shape) }
+        return channelAffine(scale: nil, shift: nil, slope: slope)
     }
 }
 
@@ -73,4 +36,7 @@ public final class PReLU: Module {
     override public func namedLocalParameters() -> [(String, Tensor)] { [("weight", weight)] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { x.prelu(slope: weight) }
+
+    /// The layer on channels-last maps `[…, C]`.
+    public func channelsLast(_ x: Tensor) -> Tensor { x.channelAffine(scale: nil, shift: nil, slope: weight, channelsLast: true) }
 }

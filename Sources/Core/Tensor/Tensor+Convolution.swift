@@ -31,6 +31,17 @@ extension Tensor {
         precondition(weight.shape[1] == g.inPerGroup, "conv2d: weight \(weight.shape) expects \(weight.shape[1]) input channels per group, input has \(g.inPerGroup)")
         precondition(g.outH > 0 && g.outW > 0, "conv2d: input \(x.shape) too small for kernel \(weight.shape) with padding \(padding)")
         if let b = bias { precondition(b.shape == [g.outChannels], "conv2d: bias \(b.shape) must be [\(g.outChannels)]") }
+        if g.inPerGroup == 1 && g.groups > 1 { return x.conv2dDepthwise(weight: weight, bias: bias, g) }
+        if g.kernelH == 1 && g.kernelW == 1 && g.groups == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0 {
+            return x.conv2dPointwise(weight: weight, bias: bias, g)
+        }
+        return x.conv2dIm2col(weight: weight, bias: bias, g)
+    }
+
+    /// The general path: per image and group, im2col then one GEMM (any kernel, stride,
+    /// padding, dilation, groups). Also the reference the fast paths are tested against.
+    func conv2dIm2col(weight: Tensor, bias: Tensor?, _ g: ConvGeometry) -> Tensor {
+        let x = self
         let spatial = g.outH * g.outW
         var out = [Float](repeating: 0, count: g.batch * g.outChannels * spatial)
         var cols = [Float](repeating: 0, count: g.colRows * spatial)
@@ -49,15 +60,7 @@ extension Tensor {
                 }
             }
         }
-        if let bias {
-            for b in 0..<g.batch {
-                for o in 0..<g.outChannels {
-                    let base = (b * g.outChannels + o) * spatial
-                    let v = bias.storage[o]
-                    for s in 0..<spatial { out[base + s] += v }
-                }
-            }
-        }
+        if let bias { Tensor.addChannelBias(&out, bias.storage, batch: g.batch, channels: g.outChannels, spatial: spatial) }
         let result = Tensor(out, shape: [g.batch, g.outChannels, g.outH, g.outW])
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return result.recording("conv2d", inputs) { gout in
@@ -97,16 +100,7 @@ extension Tensor {
             if x.requiresGrad { x.accumulateGrad(gx) }
             if weight.requiresGrad { weight.accumulateGrad(gw) }
             if let bias, bias.requiresGrad {
-                var gb = [Float](repeating: 0, count: g.outChannels)
-                for b in 0..<g.batch {
-                    for o in 0..<g.outChannels {
-                        let base = (b * g.outChannels + o) * spatial
-                        var acc: Float = 0
-                        for s in 0..<spatial { acc += gout[base + s] }
-                        gb[o] += acc
-                    }
-                }
-                bias.accumulateGrad(gb)
+                bias.accumulateGrad(Tensor.channelBiasGradient(gout, batch: g.batch, channels: g.outChannels, spatial: spatial))
             }
         }
     }

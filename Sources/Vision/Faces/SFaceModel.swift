@@ -114,41 +114,74 @@ public final class SFaceModel: Module {
     }
 
     /// `[B, 3, S, S]` (0…255) → `[B, embeddingSize]`. Call `validate` first on outside data.
+    ///
+    /// Feature maps run channels-last (`[B, H, W, C]`) inside: a 1×1 convolution is then the
+    /// `Linear` on `[B, H·W, C]` rows as stored (no transposes around it, one GEMM for the batch,
+    /// and an attached adapter sees the same rows), the depthwise convolutions and the
+    /// BatchNorm/PReLU passes vectorise along channels, and a BatchNorm followed by the PReLU
+    /// that alone reads it runs as one fused pass. The map goes back to `[B, C, H, W]` before
+    /// `Flatten`, so the `Gemm` sees the graph's own order.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == 3 && x.shape[2] == inputSize && x.shape[3] == inputSize,
                      "SFace: input \(x.shape) must be [B, 3, \(inputSize), \(inputSize)]")
-        var values: [String: Tensor] = [inputName: x]
+        var values: [String: Tensor] = [inputName: x.permuted([0, 2, 3, 1])]
         // Free each intermediate after its last reader so a batch keeps only live feature maps.
         var remainingReads: [String: Int] = [:]
         for s in steps { for i in s.inputs { remainingReads[i, default: 0] += 1 } }
-        for step in steps {
+        func consume(_ step: Step) {
+            for i in step.inputs {
+                remainingReads[i]! -= 1
+                if remainingReads[i]! == 0 && i != outputName { values[i] = nil }
+            }
+        }
+        var index = 0
+        while index < steps.count {
+            let step = steps[index]
             let inputs = step.inputs.map { values[$0]! }   // the importer checked every input exists
             let a = inputs[0]
             let y: Tensor
             switch step.operation {
             case let .affine(s, m): y = (a - s) * m
-            case .conv(let c): y = c(a)
+            case .conv(let c):
+                y = a.conv2dChannelsLast(weight: c.weight, bias: c.bias, stride: c.stride, padding: c.padding, groups: c.groups)
             case .pointwise(let l):
-                let (b, ch, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
                 // [B, H·W, C] keeps the batch axis first, so a per-image expert mix ([B, N]
                 // mixWeights) broadcasts over that image's pixels.
-                let rows = a.permuted([0, 2, 3, 1]).reshaped([b, h * w, ch])
-                y = l(rows).reshaped([b, h, w, l.outFeatures]).permuted([0, 3, 1, 2])
-            case .batchNorm2d(let bn): y = bn(a)
-            case .prelu(let p): y = p(a)
+                let (b, h, w, ch) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
+                y = l(a.reshaped([b, h * w, ch])).reshaped([b, h, w, l.outFeatures])
+            case .batchNorm2d(let bn):
+                if let next = fusablePReLU(after: index) {
+                    consume(step)
+                    let fused = bn.forward(a, channelsLast: true, slope: next.layer.weight)
+                    index += 1
+                    values[steps[index].output] = fused
+                    consume(steps[index])
+                    index += 1
+                    continue
+                }
+                y = bn.forward(a, channelsLast: true)
+            case .prelu(let p): y = a.rank == 4 ? p.channelsLast(a) : p(a)
             case .add: y = a + inputs[1]
             case .identity: y = a
-            case .flatten: y = a.reshaped([a.shape[0], a.count / a.shape[0]])
+            case .flatten: y = a.permuted([0, 3, 1, 2]).reshaped([a.shape[0], a.count / a.shape[0]])
             case .gemm(let l): y = l(a)
             case .batchNorm1d(let bn): y = bn(a)
             }
-            for i in step.inputs {
-                remainingReads[i]! -= 1
-                if remainingReads[i]! == 0 && i != outputName { values[i] = nil }
-            }
+            consume(step)
             values[step.output] = y
+            index += 1
         }
         return values[outputName]!
+    }
+
+    /// The PReLU step right after BatchNorm step `index` when it is the only reader of the
+    /// BatchNorm's output (then both run as one pass).
+    private func fusablePReLU(after index: Int) -> (step: Step, layer: PReLU)? {
+        guard index + 1 < steps.count, case .prelu(let p) = steps[index + 1].operation else { return nil }
+        let produced = steps[index].output
+        guard steps[index + 1].inputs == [produced], produced != outputName,
+              steps.filter({ $0.inputs.contains(produced) }).count == 1 else { return nil }
+        return (steps[index + 1], p)
     }
 
     /// L2-normalised embeddings (the cosine-similarity space used for matching).

