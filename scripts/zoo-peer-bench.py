@@ -142,7 +142,7 @@ def main():
     ours = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "zoo.json")
-        env = dict(os.environ, PEFTKIT_THREADS=str(args.threads))
+        env = dict(os.environ, PEFTKIT_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
         extra = ["--model", args.model] if args.model else []
         if run_child([args.bench, "zoo", "--methods", ",".join(methods), "--json", path] + sizes + extra, env=env) is not None:
             with open(path) as f:
