@@ -57,6 +57,8 @@ public final class PeftModel {
     final class Record {
         var attachments: [Attachment] = []
         var selected: [Selected] = []
+        /// Model-level helpers that live as long as the adapter (TriAdaptLoRA's growth coordinator).
+        var observers: [AnyObject] = []
     }
 
     var records: [String: Record] = [:]
@@ -134,6 +136,8 @@ public final class PeftModel {
         records[name] = record
         // Zoo methods that share tensors across layers (MoS shard pools) share them from the start.
         tieSharedParameters(name)
+        // Methods that change during training register their optimizer-step coordinator here.
+        attachStepObservers(name, config)
         if activeAdapters.isEmpty {
             activate(name)
             activeAdapters = [name]

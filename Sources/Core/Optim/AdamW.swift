@@ -39,6 +39,8 @@ public final class AdamW: Optimizer {
             guard let g = p.gradStorage else { continue }
             update(name: name, parameter: p, gradient: g)
         }
+        // After every update (numerics untouched): observers such as TriAdaptLoRA's growth.
+        OptimizerStepHooks.notify(self, parameters: parameters)
     }
 
     /// The update of one tensor.
@@ -67,6 +69,13 @@ public final class AdamW: Optimizer {
             }
         }
         slots[name] = slot
+    }
+
+    /// Zeroes both moments of `elements` of `name` (its step count is per tensor and stays).
+    public func resetState(_ name: String, elements: [Int]) {
+        guard var s = slots[name] else { return }
+        for i in elements where i >= 0 && i < s.m.count { s.m[i] = 0; s.v[i] = 0 }
+        slots[name] = s
     }
 
     public func stateDict() -> [String: Tensor] {

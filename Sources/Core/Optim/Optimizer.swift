@@ -35,9 +35,15 @@ public protocol Optimizer: AnyObject {
     func stateDict() -> [String: Tensor]
     /// Restores state saved by `stateDict()`, checking each entry against `parameters`.
     func loadStateDict(_ state: [String: Tensor], for parameters: [(String, Tensor)]) throws
+    /// Clears the state of some elements of parameter `name` (flat indices) as if they had never
+    /// been updated: adapters that activate new slots of a tensor mid-training (TriAdaptLoRA)
+    /// call it so the new slots start from zero moments. Default: nothing to clear.
+    func resetState(_ name: String, elements: [Int])
 }
 
 extension Optimizer {
+    public func resetState(_ name: String, elements: [Int]) {}
+
     /// Clears the gradients of `parameters`.
     public func zeroGrad(_ parameters: [(String, Tensor)]) {
         for (_, p) in parameters { p.zeroGrad() }

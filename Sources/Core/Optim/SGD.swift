@@ -30,6 +30,8 @@ public final class SGD: Optimizer {
             guard let g = p.gradStorage else { continue }
             update(name: name, parameter: p, gradient: g)
         }
+        // After every update (numerics untouched): observers such as TriAdaptLoRA's growth.
+        OptimizerStepHooks.notify(self, parameters: parameters)
     }
 
     /// The update of one tensor.
@@ -54,6 +56,13 @@ public final class SGD: Optimizer {
             }
         }
         for i in 0..<d.count { p.storage[i] -= lr * d[i] }
+    }
+
+    /// Zeroes the momentum of `elements` of `name`.
+    public func resetState(_ name: String, elements: [Int]) {
+        guard var b = buffers[name] else { return }
+        for i in elements where i >= 0 && i < b.count { b[i] = 0 }
+        buffers[name] = b
     }
 
     public func stateDict() -> [String: Tensor] {

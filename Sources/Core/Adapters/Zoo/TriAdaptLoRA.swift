@@ -13,7 +13,8 @@ import Foundation
 /// Growth (`TriAdaptLoRA.grow(_:step:totalSteps:)`): each layer's importance is the normalised
 /// Frobenius norm of its increment, `‖ΔW‖_F / √k` relative to the largest over all layers, and
 /// layers at or above a threshold that falls linearly from 1 to 0 over the growth phase (the
-/// schedule the paper reports best) gain one rank, up to the budget.
+/// schedule the paper reports best) gain one rank, up to the budget. `PeftModel` drives it from
+/// every optimizer step (`TriAdaptGrowth`, `triadapt_growth_steps` / `triadapt_growth_interval`).
 ///
 /// [recon] The paper's abstract confirms the three ingredients (triangular split, normalised
 /// Frobenius-norm importance, threshold-driven growth with linear/exponential/cosine schedules)
@@ -78,6 +79,9 @@ public final class TriAdaptLoRA: ZooAdapter {
         return pa.matmul(q.slice(axis: 0, 0..<k))
     }
 
+    /// Parameters in use at the active rank, `k(in + out + 1)` (the trainable storage is the budget's).
+    public var activeParameterCount: Int { activeRank * (p.shape[0] + q.shape[1] + 1) }
+
     /// `‖ΔW‖_F / √k` (no gradient).
     public var importance: Double {
         let k = activeRank, out = p.shape[0], inF = q.shape[1]
@@ -98,6 +102,9 @@ public final class TriAdaptLoRA: ZooAdapter {
         let threshold = 1 - Double(Swift.min(step, totalSteps)) / Double(Swift.max(totalSteps, 1))
         var grown: [String] = []
         for (i, l) in layers.enumerated() where scores[i] / top >= threshold && l.adapter.activeRank < l.adapter.budget {
+            // The new slot's λ is zero whatever the tensor held (a file may carry anything in
+            // inactive slots), so growing never changes the output.
+            l.adapter.lambda.storage[l.adapter.activeRank] = 0
             l.adapter.activeRank += 1
             grown.append(l.key)
         }

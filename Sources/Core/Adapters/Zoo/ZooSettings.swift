@@ -46,6 +46,11 @@ public struct ZooSettings: Equatable, Sendable {
     // TriAdaptLoRA
     /// Active rank at the start (`triadapt_init_rank`); `r` is the budget.
     public var triInitRank = 2
+    /// Length of the growth phase in optimizer steps (`triadapt_growth_steps`): the growth
+    /// threshold falls linearly from 1 to 0 over it, and no rank is added after it.
+    public var triGrowthSteps = 100
+    /// Optimizer steps between growth decisions (`triadapt_growth_interval`, the paper's ΔT).
+    public var triGrowthInterval = 10
     // MTLoRA
     /// `matrix` (task outputs without the shared term) or `matrixv2` (with it) (`mtlora_mode`).
     public var mtloraIncludeShared = false
@@ -72,6 +77,8 @@ public struct ZooSettings: Equatable, Sendable {
             if nFrequency < 1 { throw bad("'n_frequency' must be at least 1, got \(nFrequency)") }
         case .triAdaptLoRA:
             if triInitRank < 1 || triInitRank > r { throw bad("'triadapt_init_rank' \(triInitRank) must be in 1…r (\(r))") }
+            if triGrowthSteps < 1 { throw bad("'triadapt_growth_steps' must be at least 1, got \(triGrowthSteps)") }
+            if triGrowthInterval < 1 { throw bad("'triadapt_growth_interval' must be at least 1, got \(triGrowthInterval)") }
         case .tLoRA:
             if tloraTransformRank < 1 || tloraResidualRank < 1 { throw bad("'tlora_transform_rank' and 'tlora_residual_rank' must be at least 1") }
         default: break
@@ -124,6 +131,8 @@ public struct ZooSettings: Equatable, Sendable {
             if let n = try int("mos_private_ranks") { mosPrivateRanks = n }
         case .triAdaptLoRA:
             if let n = try int("triadapt_init_rank") { triInitRank = n }
+            if let n = try int("triadapt_growth_steps") { triGrowthSteps = n }
+            if let n = try int("triadapt_growth_interval") { triGrowthInterval = n }
         case .mtLoRA:
             if let s = value("mtlora_mode") {
                 guard let str = s as? String, str == "matrix" || str == "matrixv2" else { throw bad("'mtlora_mode' must be \"matrix\" or \"matrixv2\", got \(s)") }
@@ -180,7 +189,11 @@ public struct ZooSettings: Equatable, Sendable {
                 d["tasks"] = c.tasks
                 d["mtlora_mode"] = mtloraIncludeShared ? "matrixv2" : "matrix"
             }
-            if method == .triAdaptLoRA { d["triadapt_init_rank"] = triInitRank }
+            if method == .triAdaptLoRA {
+                d["triadapt_init_rank"] = triInitRank
+                d["triadapt_growth_steps"] = triGrowthSteps
+                d["triadapt_growth_interval"] = triGrowthInterval
+            }
         case .mixtureOfShards:
             d["lora_alpha"] = Double(c.loraAlpha)
             d["mos_shards"] = mosShards
