@@ -149,7 +149,9 @@ public final class GECContinualRunner {
             guard selecting else { continue }
             let f = try tagger.evaluate(dev, options: o.correction).score.counts.f05
             log(String(format: "  %@ epoch %d dev F0.5 %.4f", name, epoch, f))
-            if f > bestF {
+            // Ties go to the later epoch: on a small dev split F0.5 is coarse (often 0 early on),
+            // and among equal scores the longer-trained weights are the better bet.
+            if f >= bestF {
                 bestF = f; bestEpoch = epoch
                 bestWeights = params.map { $0.1.storage }
             } else if o.patience > 0, epoch - bestEpoch >= o.patience {

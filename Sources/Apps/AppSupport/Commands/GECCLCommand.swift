@@ -23,7 +23,7 @@ public enum GECCLCommand: Command {
             --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,value)
             --epochs N (5) --batch B (16) --lr X (seq-ft 1e-4, others 5e-3) --max-tags N (500)
             --max-train N --max-dev N --max-test N (per domain)  --max-length N (128)
-            --no-transforms (REPLACE tags instead of $SUFFIX_-x+y / $CASE_… transforms)
+            --transforms (suffix $SUFFIX_-x+y and case $CASE_… tags instead of REPLACE_w)
             --no-dev-select (keep the last epoch instead of the best dev F0.5 epoch per domain)
             --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
             --iterations N (3) --keep-bias X (0) --min-confidence X (0)
@@ -108,7 +108,7 @@ public enum GECCLCommand: Command {
         if p.string("max-test") != nil { o.maxTest = try p.int("max-test", default: 0) }
         if p.string("max-dev") != nil { o.maxDev = try p.int("max-dev", default: 0) }
         o.selectOnDev = !p.has("no-dev-select")
-        o.transforms = !p.has("no-transforms")
+        o.transforms = p.has("transforms")
         o.patience = try p.int("patience", default: o.patience)
         o.correction.iterations = try p.int("iterations", default: o.correction.iterations)
         o.correction.keepBias = try p.float("keep-bias", default: o.correction.keepBias)
@@ -136,7 +136,7 @@ public enum GECCLCommand: Command {
     }
 
     static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
-        let p = try Arguments(args, options: runOptions, flags: ["no-dev-select", "no-transforms"])
+        let p = try Arguments(args, options: runOptions, flags: ["no-dev-select", "transforms"])
         try noPositional(p, compare ? "compare" : "run")
         let base = try options(p)
         let methods = compare ? try p.list("methods", default: ["seq-lora", "replay", "ogd"]).map(method) : [base.method]
