@@ -46,7 +46,8 @@ struct GECTaggerModelTests {
         // memorised (it deletes the remaining copy too), so the learning check uses one.
         var once = GECCorrectionOptions()
         once.iterations = 1
-        let (score, hyps) = try tagger.evaluate(examples, options: once)
+        let e = try tagger.evaluate(examples, options: once)
+        let (score, hyps) = (e.score, e.hypotheses)
         #expect(score.counts.f05 > 0.8, "\(score.counts) \(hyps)")
         // Save, reload, same corrections.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gec-tagger-\(getpid())")

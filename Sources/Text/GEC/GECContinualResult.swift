@@ -8,10 +8,22 @@ public struct GECContinualResult: Codable, Sendable, Equatable {
         public var domain: String
         public var tp: Int, fp: Int, fn: Int
         public var precision: Double, recall: Double, f05: Double
-        public init(domain: String, counts c: EditCounts) {
+        /// The M² scorer's counts and P / R / F0.5 on the same corrections.
+        public var m2Correct: Int?, m2Proposed: Int?, m2Gold: Int?
+        public var m2Precision: Double?, m2Recall: Double?, m2F05: Double?
+        public init(domain: String, counts c: EditCounts, maxMatch m: MaxMatchCounts? = nil) {
             self.domain = domain
             tp = c.tp; fp = c.fp; fn = c.fn
             precision = c.precision; recall = c.recall; f05 = c.f05
+            if let m {
+                m2Correct = m.correct; m2Proposed = m.proposed; m2Gold = m.gold
+                m2Precision = m.precision; m2Recall = m.recall; m2F05 = m.f05
+            }
+        }
+        enum CodingKeys: String, CodingKey {
+            case domain, tp, fp, fn, precision, recall, f05
+            case m2Correct = "m2_correct", m2Proposed = "m2_proposed", m2Gold = "m2_gold"
+            case m2Precision = "m2_precision", m2Recall = "m2_recall", m2F05 = "m2_f05"
         }
     }
 
@@ -34,12 +46,16 @@ public struct GECContinualResult: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Steps whose gradient GEM / A-GEM had to project.
     public var gemProjections: Int
+    /// Per domain in training order: the epoch whose weights were kept (dev selection) and its dev F0.5.
+    public var keptEpochs: [Int] = []
+    public var devF05: [Double?] = []
 
     enum CodingKeys: String, CodingKey {
         case method, domains, matrix, baseline, final, tags, seed
         case averagePerformance = "AP", backwardTransfer = "BWT", forwardTransfer = "FWT"
         case trainableParameters = "trainable_parameters", totalParameters = "total_parameters"
         case trainSeconds = "train_seconds", wallSeconds = "wall_seconds", gemProjections = "gem_projections"
+        case keptEpochs = "kept_epochs", devF05 = "dev_f05"
     }
 
     static func fmt(_ x: Double?) -> String { x.map { String(format: "%+.4f", $0) } ?? "n/a" }
@@ -60,8 +76,12 @@ public struct GECContinualResult: Codable, Sendable, Equatable {
             lines.append(pad(domains[t]) + row.map { pad(String(format: "%.4f", $0)) }.joined())
         }
         lines.append(String(format: "AP %.4f  BWT %@  FWT %@", averagePerformance, Self.fmt(backwardTransfer), Self.fmt(forwardTransfer)))
-        lines.append("final per domain (P / R / F0.5):")
-        for d in final { lines.append(String(format: "  %@ P %.4f R %.4f F0.5 %.4f (TP %d FP %d FN %d)", pad(d.domain), d.precision, d.recall, d.f05, d.tp, d.fp, d.fn)) }
+        lines.append("final per domain (ERRANT cs P / R / F0.5; M2 scorer P / R / F0.5):")
+        for d in final {
+            var line = String(format: "  %@ P %.4f R %.4f F0.5 %.4f (TP %d FP %d FN %d)", pad(d.domain), d.precision, d.recall, d.f05, d.tp, d.fp, d.fn)
+            if let p = d.m2Precision, let r = d.m2Recall, let f = d.m2F05 { line += String(format: "; M2 P %.4f R %.4f F0.5 %.4f", p, r, f) }
+            lines.append(line)
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

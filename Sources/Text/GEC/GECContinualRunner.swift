@@ -39,7 +39,8 @@ public final class GECContinualRunner {
         let started = Date()
         let trains = domains.map { limited($0.train, o.maxTrain) }
         let tests = domains.map { limited($0.test, o.maxTest) }
-        let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags)
+        let devs = domains.map { limited($0.dev, o.maxDev) }
+        let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags, transforms: o.transforms)
         let firstAdapter = o.method == .olora ? "task0" : "default"
         let tagger = try GECTagger(modelFolder: modelFolder, vocabulary: vocab, options: o.resolvedModel, encoderAdapter: firstAdapter)
         self.tagger = tagger
@@ -50,14 +51,18 @@ public final class GECContinualRunner {
         let counts = tagger.model.parameterCounts()
         log("gec-cl: \(o.method.rawValue) on \(modelFolder): \(vocab.count) tags; \(tagger.trainableParameters().reduce(0) { $0 + $1.1.count }) of \(counts.total) parameters train; order \(domains.map(\.name).joined(separator: " → "))")
 
-        func evaluateAll(_ label: String) throws -> [EditCounts] {
+        var lastMaxMatch: [MaxMatchCounts] = []
+        func evaluateAll(_ label: String, maxMatch: Bool = false) throws -> [EditCounts] {
             let t0 = Date()
-            let row = try tests.map { try tagger.evaluate($0, options: o.correction).score.counts }
+            let evals = try tests.map { try tagger.evaluate($0, options: o.correction, maxMatch: maxMatch) }
+            let row = evals.map(\.score.counts)
+            lastMaxMatch = evals.compactMap { $0.maxMatch?.counts }
             log("gec-cl: \(label): F0.5 " + zip(domains, row).map { "\($0.name) \(String(format: "%.3f", $1.f05))" }.joined(separator: ", ")
                 + String(format: " (%.1fs)", Date().timeIntervalSince(t0)))
             return row
         }
         let baseline = try evaluateAll("untrained")
+        var kept: [Int] = [], devScores: [Double?] = []
         var rows: [[EditCounts]] = []
         var state = MethodState(options: o)
         var trainSeconds = 0.0
@@ -67,10 +72,11 @@ public final class GECContinualRunner {
             let params = tagger.trainableParameters()
             trainable = max(trainable, params.reduce(0) { $0 + $1.1.count })
             let t0 = Date()
-            try trainDomain(t, domain.name, items[t], tagger: tagger, params: params, state: &state)
+            let choice = try trainDomain(t, domain.name, items[t], dev: devs[t], tagger: tagger, params: params, state: &state)
+            kept.append(choice.epoch); devScores.append(choice.devF05)
             try state.finishDomain(t, items[t], tagger: tagger, params: params)
             trainSeconds += Date().timeIntervalSince(t0)
-            rows.append(try evaluateAll("after \(domain.name) (\(t + 1)/\(domains.count))"))
+            rows.append(try evaluateAll("after \(domain.name) (\(t + 1)/\(domains.count))", maxMatch: t == domains.count - 1))
         }
         tagger.model.eval()
         let matrix = rows.map { $0.map(\.f05) }
@@ -78,10 +84,12 @@ public final class GECContinualRunner {
         let result = GECContinualResult(
             method: o.method.rawValue, domains: domains.map(\.name), matrix: matrix, baseline: baseline.map(\.f05),
             averagePerformance: metrics.averagePerformance, backwardTransfer: metrics.backwardTransfer, forwardTransfer: metrics.forwardTransfer,
-            final: zip(domains, rows.last ?? []).map { .init(domain: $0.name, counts: $1) },
+            final: zip(domains, rows.last ?? []).enumerated().map { i, p in
+                .init(domain: p.0.name, counts: p.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil)
+            },
             trainableParameters: trainable, totalParameters: counts.total, tags: vocab.count,
             trainSeconds: trainSeconds, wallSeconds: Date().timeIntervalSince(started), seed: o.seed,
-            gemProjections: state.projections)
+            gemProjections: state.projections, keptEpochs: kept, devF05: devScores)
         log("gec-cl: " + result.summary)
         return result
     }
@@ -97,9 +105,14 @@ public final class GECContinualRunner {
         }
     }
 
-    /// One domain's epochs.
-    func trainDomain(_ t: Int, _ name: String, _ items: [GECTrainingItem], tagger: GECTagger, params: [(String, Tensor)], state: inout MethodState) throws {
+    /// One domain's epochs; with dev selection the weights of the best dev epoch are restored at
+    /// the end. Returns the kept epoch and its dev F0.5 (nil without dev selection).
+    func trainDomain(_ t: Int, _ name: String, _ items: [GECTrainingItem], dev: [GECExample], tagger: GECTagger,
+                     params: [(String, Tensor)], state: inout MethodState) throws -> (epoch: Int, devF05: Double?) {
         let o = options
+        let selecting = o.selectOnDev && !dev.isEmpty
+        var bestF = -1.0, bestEpoch = o.epochs
+        var bestWeights: [[Float]] = []
         let steps = ((items.count + o.batchSize - 1) / o.batchSize) * o.epochs
         let schedule = LRSchedule.linear(warmup: Int((Double(steps) * o.warmupRatio).rounded()), total: steps)
         let optimizer = AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
@@ -133,7 +146,23 @@ public final class GECContinualRunner {
                     log(String(format: "  %@ epoch %d/%d step %d/%d loss %.4f", name, epoch, o.epochs, step, steps, lossSum / Double(n)))
                 }
             }
+            guard selecting else { continue }
+            let f = try tagger.evaluate(dev, options: o.correction).score.counts.f05
+            log(String(format: "  %@ epoch %d dev F0.5 %.4f", name, epoch, f))
+            // Ties go to the later epoch: on a small dev split F0.5 is coarse (often 0 early on),
+            // and among equal scores the longer-trained weights are the better bet.
+            if f >= bestF {
+                bestF = f; bestEpoch = epoch
+                bestWeights = params.map { $0.1.storage }
+            } else if o.patience > 0, epoch - bestEpoch >= o.patience {
+                log("  \(name): no better dev F0.5 for \(o.patience) epochs; stopping at epoch \(epoch)")
+                break
+            }
         }
+        guard selecting else { return (o.epochs, nil) }
+        for (k, (_, p)) in params.enumerated() { p.storage = bestWeights[k] }
+        log(String(format: "  %@: kept epoch %d (dev F0.5 %.4f)", name, bestEpoch, bestF))
+        return (bestEpoch, bestF)
     }
 }
 

@@ -34,7 +34,8 @@ public enum GECDataReader {
         return try parseTSV(text, path: path)
     }
 
-    static func readText(_ path: String) throws -> String {
+    /// A UTF-8 text file; unreadable or non-UTF-8 files are errors naming the path.
+    public static func readText(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GECError.unusable("\(path): cannot read the file; check the path")
         }
@@ -135,9 +136,13 @@ public struct GECDomainData: Sendable {
 
     /// Reads a folder: `train.jsonl`, `dev.jsonl` (or `valid.jsonl`), `test.jsonl` whose lines carry
     /// a `category` (CL²GEC's layout), or one sub-folder per domain holding `train`/`dev`/`test`
-    /// files in any supported format.
+    /// files in any supported format, or a UA-GEC corpus folder (`train/annotated/*.ann`, see
+    /// `UAGECReader`).
     public static func read(folder: String) throws -> GECDomainData {
         let fm = FileManager.default
+        if fm.fileExists(atPath: (folder as NSString).appendingPathComponent("train/annotated")) {
+            return try UAGECReader.read(folder: folder)
+        }
         func find(_ dir: String, _ stems: [String]) -> String? {
             for stem in stems { for ext in ["jsonl", "tsv", "m2", "json"] {
                 let p = (dir as NSString).appendingPathComponent("\(stem).\(ext)")

@@ -26,4 +26,12 @@ public enum GECEvaluation {
         let (h, r) = try m2(sources: sources, hypotheses: hypotheses, references: references)
         return try ERRANTScorer(mode: mode, beta: beta).score(hypotheses: h, references: r)
     }
+
+    /// The M² scorer (MaxMatch) on the same sentences: gold edits from each reference as
+    /// `errant_parallel -lev -merge all-merge` writes them (one annotator per reference).
+    public static func maxMatch(sources: [String], hypotheses: [String], references: [[String]],
+                                beta: Double = 0.5) throws -> MaxMatchScorer.CorpusResult {
+        let (_, r) = try m2(sources: sources, hypotheses: hypotheses, references: references)
+        return try MaxMatchScorer(beta: beta).score(references: r, hypotheses: hypotheses.map(GECTokens.split))
+    }
 }

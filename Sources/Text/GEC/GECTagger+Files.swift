@@ -9,6 +9,8 @@ public struct GECTagMap: Codable, Sendable, Equatable {
     public var maxLength: Int
     /// Sub-folders holding the encoder adapters, oldest first (the head is in `head/`).
     public var encoderAdapters: [String]
+    /// Whether the training targets used suffix/case transforms (absent in older files: true).
+    public var transforms: Bool?
 
     enum CodingKeys: String, CodingKey {
         case labels
@@ -16,6 +18,7 @@ public struct GECTagMap: Codable, Sendable, Equatable {
         case method
         case maxLength = "max_length"
         case encoderAdapters = "encoder_adapters"
+        case transforms
     }
 }
 
@@ -26,7 +29,7 @@ extension GECTagger {
         try peft.save(to: directory.appendingPathComponent(Self.headAdapter), adapter: Self.headAdapter)
         for name in encoderAdapters { try peft.save(to: directory.appendingPathComponent(name), adapter: name) }
         let map = GECTagMap(labels: vocabulary.labels, baseModel: modelFolder, method: options.method.rawValue,
-                            maxLength: options.maxLength, encoderAdapters: encoderAdapters)
+                            maxLength: options.maxLength, encoderAdapters: encoderAdapters, transforms: vocabulary.transforms)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try enc.encode(map), to: directory.appendingPathComponent(Self.tagFile), createDirectories: true)
@@ -53,7 +56,7 @@ extension GECTagger {
         var o = GECModelOptions()
         o.method = method
         o.maxLength = map.maxLength
-        let tagger = try GECTagger(modelFolder: base, vocabulary: GECTagVocabulary(labels: map.labels), options: o, encoderAdapter: nil)
+        let tagger = try GECTagger(modelFolder: base, vocabulary: GECTagVocabulary(labels: map.labels, transforms: map.transforms ?? true), options: o, encoderAdapter: nil)
         try tagger.peft.deleteAdapter(headAdapter)
         _ = try tagger.peft.load(from: URL(fileURLWithPath: folder).appendingPathComponent(headAdapter), adapter: headAdapter)
         for name in map.encoderAdapters {

@@ -138,7 +138,7 @@ public final class GECTagger {
     /// The training input of a pair; nil when the sentence gives no token.
     public func trainingItem(source: [String], target: [String]) -> GECTrainingItem? {
         let enc = encode(source)
-        let tags = GECTagging.tags(source: source, target: target).map { vocabulary.id(of: $0) ?? LabelAlignment.ignoreIndex }
+        let tags = GECTagging.tags(source: source, target: target, transforms: vocabulary.transforms).map { vocabulary.id(of: $0) ?? LabelAlignment.ignoreIndex }
         var labels = LabelAlignment.tokenLabels(wordLabels: Array(tags.dropFirst()), wordIDs: enc.wordIDs)
         guard !labels.isEmpty else { return nil }
         // [CLS] carries the start slot (insertions before the first word).
@@ -228,10 +228,19 @@ public final class GECTagger {
         return current
     }
 
-    /// Corrects and scores examples (ERRANT `cs` mode).
-    public func evaluate(_ examples: [GECExample], options o: GECCorrectionOptions = GECCorrectionOptions()) throws -> (score: ERRANTScorer.CorpusResult, hypotheses: [String]) {
+    /// What `evaluate` returns: ERRANT (`cs`) and M² scores of the corrected sentences.
+    public struct Evaluation {
+        public var score: ERRANTScorer.CorpusResult
+        public var maxMatch: MaxMatchScorer.CorpusResult?
+        public var hypotheses: [String]
+    }
+
+    /// Corrects and scores examples (ERRANT `cs` mode; also the M² scorer when `maxMatch`).
+    public func evaluate(_ examples: [GECExample], options o: GECCorrectionOptions = GECCorrectionOptions(), maxMatch: Bool = false) throws -> Evaluation {
         let hyps = try correct(examples.map(\.sourceTokens), options: o).map { $0.joined(separator: " ") }
-        let score = try GECEvaluation.score(sources: examples.map(\.source), hypotheses: hyps, references: examples.map(\.references))
-        return (score, hyps)
+        let src = examples.map(\.source), refs = examples.map(\.references)
+        let score = try GECEvaluation.score(sources: src, hypotheses: hyps, references: refs)
+        let m2 = maxMatch ? try GECEvaluation.maxMatch(sources: src, hypotheses: hyps, references: refs) : nil
+        return Evaluation(score: score, maxMatch: m2, hypotheses: hyps)
     }
 }

@@ -22,7 +22,10 @@ public enum GECCLCommand: Command {
             --model DIR      BERT-family folder (default: the installed all-MiniLM-L6-v2)
             --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,value)
             --epochs N (5) --batch B (16) --lr X (seq-ft 1e-4, others 5e-3) --max-tags N (500)
-            --max-train N --max-test N (per domain)  --max-length N (128)
+            --max-train N --max-dev N --max-test N (per domain)  --max-length N (128)
+            --transforms (suffix $SUFFIX_-x+y and case $CASE_… tags instead of REPLACE_w)
+            --dev-select (keep the best dev F0.5 epoch per domain instead of the last; off by default: the embedded dev splits are too small)
+            --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
             --iterations N (3) --keep-bias X (0) --min-confidence X (0)
             --keep-share X (0.2: share of $KEEP tokens counted in the loss)
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
@@ -38,8 +41,10 @@ public enum GECCLCommand: Command {
             --adapter DIR (a run's adapter/ folder) [--input F] [--output F] [--m2 F]
             [--model DIR] [--iterations N] [--keep-bias X] [--min-confidence X]
           score      errant_compare on M2 files, or on text files (edits extracted as
-                     errant_parallel -lev -merge all-merge)
-            --hyp F.m2 --ref F.m2 | --source F --hyp F --ref F[,F2…]   [--mode cs|ds|dt]
+                     errant_parallel -lev -merge all-merge); with text hypotheses also the M2
+                     scorer (MaxMatch) result
+            --hyp F.m2 --ref F.m2 | --hyp F.txt --ref F.m2 | --source F --hyp F --ref F[,F2…]
+            [--mode cs|ds|dt] [--beta B]
           build-data rebuild the embedded benchmark from WordNet 3.0 and codespell's dictionary
             --misspellings F (codespell_lib/data/dictionary.txt) --wordnet DIR (/usr/share/wordnet)
             --out DIR (data/text/gec) --per-domain N (300) --clean-share X (0.2) --seed S (2025)
@@ -76,6 +81,7 @@ public enum GECCLCommand: Command {
         "data", "order", "method", "methods", "seeds", "out", "model", "adapter-type", "r", "alpha", "target", "epochs", "batch",
         "lr", "max-tags", "max-train", "max-test", "max-length", "iterations", "keep-bias", "min-confidence", "replay-size",
         "replay-per-batch", "keep-share", "ewc-lambda", "fisher-samples", "memory", "ogd-samples", "ogd-basis", "olora-lambda", "log-every",
+        "max-dev", "patience",
     ]
 
     static func method(_ s: String) throws -> GECContinualMethod {
@@ -103,6 +109,10 @@ public enum GECCLCommand: Command {
         o.maxTags = try p.int("max-tags", default: o.maxTags)
         if p.string("max-train") != nil { o.maxTrain = try p.int("max-train", default: 0) }
         if p.string("max-test") != nil { o.maxTest = try p.int("max-test", default: 0) }
+        if p.string("max-dev") != nil { o.maxDev = try p.int("max-dev", default: 0) }
+        o.selectOnDev = p.has("dev-select")
+        o.transforms = p.has("transforms")
+        o.patience = try p.int("patience", default: o.patience)
         o.correction.iterations = try p.int("iterations", default: o.correction.iterations)
         o.correction.keepBias = try p.float("keep-bias", default: o.correction.keepBias)
         o.correction.minConfidence = try p.float("min-confidence", default: o.correction.minConfidence)
@@ -129,7 +139,7 @@ public enum GECCLCommand: Command {
     }
 
     static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
-        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: [])
+        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms"])
         try noPositional(p, compare ? "compare" : "run")
         let base = try options(p)
         if compare { return try compareCommand(p, base: base) }
@@ -259,17 +269,36 @@ public enum GECCLCommand: Command {
         guard let hyp = p.string("hyp") else { throw ArgumentError.missingRequired("hyp") }
         guard let ref = p.string("ref") else { throw ArgumentError.missingRequired("ref") }
         let result: ERRANTScorer.CorpusResult
+        var maxMatch: MaxMatchScorer.CorpusResult?
         if let source = p.string("source") {
             let src = try GECDataReader.readParallel(sourcePath: source, targetPath: hyp)
             let refs = try p.list("ref", default: []).map { try GECDataReader.readParallel(sourcePath: source, targetPath: $0) }
-            result = try GECEvaluation.score(sources: src.map(\.source), hypotheses: src.map { $0.references[0] },
-                                             references: src.indices.map { i in refs.map { $0[i].references[0] } }, mode: mode, beta: beta)
+            let sources = src.map(\.source), hyps = src.map { $0.references[0] }
+            let refLists = src.indices.map { i in refs.map { $0[i].references[0] } }
+            result = try GECEvaluation.score(sources: sources, hypotheses: hyps, references: refLists, mode: mode, beta: beta)
+            maxMatch = try GECEvaluation.maxMatch(sources: sources, hypotheses: hyps, references: refLists, beta: beta)
+        } else if !hyp.lowercased().hasSuffix(".m2") {
+            // Corrected text against gold M2 (the M2 scorer's own input pair); ERRANT on the edits
+            // errant_parallel would extract from the S lines and the text.
+            let gold = try M2File.read(path: ref)
+            var lines = try GECDataReader.readText(hyp).components(separatedBy: "\n")
+            if lines.count == gold.count + 1, lines.last == "" { lines.removeLast() }
+            guard lines.count == gold.count else {
+                throw GECError.mismatch("\(hyp) has \(lines.count) lines and \(ref) \(gold.count) sentences; give one corrected line per M2 block")
+            }
+            let hypM2 = zip(gold, lines).map { M2Sentence(source: $0.tokens.joined(separator: " "), corrections: [$1]) }
+            result = try ERRANTScorer(mode: mode, beta: beta).score(hypotheses: hypM2, references: gold)
+            maxMatch = try MaxMatchScorer(beta: beta).score(references: gold, hypotheses: lines.map(GECTokens.split))
         } else {
             result = try ERRANTScorer(mode: mode, beta: beta).score(hypotheses: try M2File.read(path: hyp), references: try M2File.read(path: ref))
         }
         let c = result.counts
         print("TP FP FN Prec Rec F\(beta)")
         print(String(format: "%d %d %d %.4f %.4f %.4f", c.tp, c.fp, c.fn, c.precision, c.recall, c.f(beta: beta)))
+        if let m = maxMatch?.counts {
+            print("M2 scorer (MaxMatch): correct \(m.correct) proposed \(m.proposed) gold \(m.gold)")
+            print(String(format: "Precision   : %.4f\nRecall      : %.4f\nF_%.1f       : %.4f", m.precision, m.recall, beta, m.f(beta: beta)))
+        }
         return 0
     }
 
