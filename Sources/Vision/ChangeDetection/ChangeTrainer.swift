@@ -74,10 +74,12 @@ public enum ChangeTrainer {
         let params = network.trainableParameters()
         // Two parameter groups: the decoder (random init) and the encoder adapters.
         let isDecoder = { (name: String) in name.hasPrefix("decoder.") || name.contains(".decoder.") }
-        let decoderParams = params.filter { isDecoder($0.0) }, encoderParams = params.filter { !isDecoder($0.0) }
-        let opt = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay)
-        let decoderOpt = AdamW(learningRate: o.decoderLearningRate ?? o.learningRate, weightDecay: o.weightDecay)
+        // One optimizer for the session (so both groups' AdamW state is checkpointed and resumed).
         let decoderScale = (o.decoderLearningRate ?? o.learningRate) / o.learningRate
+        let opt = OptimizerGroups([
+            .init(AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay), scale: 1) { !isDecoder($0) },
+            .init(AdamW(learningRate: o.learningRate * decoderScale, weightDecay: o.weightDecay), scale: decoderScale) { isDecoder($0) },
+        ])
         var rng = SplitMix64(seed: o.seed)
         var validations: [ChangeValidation] = []
         var best: (iou: Double, step: Int, values: [[Float]])?
@@ -125,7 +127,6 @@ public enum ChangeTrainer {
         let start = Date()
         for step in firstStep..<o.steps {
             opt.learningRate = o.learningRate(at: step)
-            decoderOpt.learningRate = opt.learningRate * decoderScale
             var items: [PairPlanes] = []
             for _ in 0..<o.batchSize {
                 let p = try pairs.planes(Int(rng.next() % UInt64(pairs.count)))
@@ -140,8 +141,7 @@ public enum ChangeTrainer {
             opt.zeroGrad(params)
             loss.backward()
             _ = clipGradNorm(params, maxNorm: o.gradientClip)
-            opt.step(encoderParams)
-            decoderOpt.step(decoderParams)
+            opt.step(params)
             lastLoss = Double(loss.storage[0])
             recent.append(lastLoss)
             if recent.count > 10 { recent.removeFirst() }
