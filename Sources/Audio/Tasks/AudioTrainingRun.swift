@@ -4,23 +4,9 @@ import Foundation
 /// How an `audio-adapt train` run checkpoints, resumes and splits its batches over ranks (see
 /// docs/distributed.md). The default is what the trainer did before: one process, no
 /// checkpoint, no resume.
-public struct AudioTrainingRun {
-    /// Folder the training checkpoint is written to; nil: never.
-    public var checkpointFolder: URL?
-    /// A checkpoint every this many steps and at the end (0: only at the end).
-    public var checkpointEvery = 0
-    /// The folder (or checkpoint file) of an interrupted run to continue.
-    public var resumeFrom: URL?
-    /// The ranks the batches are split over.
-    public var world: any Distributed = SingleProcess()
+public typealias AudioTrainingRun = TrainingRun
 
-    public init(checkpointFolder: URL? = nil, checkpointEvery: Int = 0, resumeFrom: URL? = nil, world: any Distributed = SingleProcess()) {
-        self.checkpointFolder = checkpointFolder
-        self.checkpointEvery = checkpointEvery
-        self.resumeFrom = resumeFrom
-        self.world = world
-    }
-
+extension TrainingRun {
     /// The settings a resume must share with the checkpointed run: every training option and
     /// every PETL option (one key each, so a refusal names the one that differs), the labels,
     /// and hashes of the training and validation inputs (another data folder, `--frames`,
@@ -47,14 +33,13 @@ public struct AudioTrainingRun {
 
     /// FNV-1a-64 over every input's shape and Float bits and its label, in order.
     static func inputHash(_ clips: LoadedClips) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ v: UInt64) { h = (h ^ v) &* 0x0000_0100_0000_01b3 }
+        var h = FNV1a64()
         for (x, label) in zip(clips.features, clips.labels) {
-            mix(UInt64(label))
-            for d in x.shape { mix(UInt64(d)) }
-            x.storage.withUnsafeBufferPointer { s in for v in s { mix(UInt64(v.bitPattern)) } }
+            h.mix(UInt64(label))
+            for d in x.shape { h.mix(UInt64(d)) }
+            h.mix(x.storage)
         }
-        return String(format: "%016llx", h)
+        return h.hex
     }
 }
 

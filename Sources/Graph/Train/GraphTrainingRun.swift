@@ -4,36 +4,11 @@ import Foundation
 /// How a `kg-query train` (ComplEx) or `kg-query adapt` (CQD-A) run checkpoints, resumes and
 /// splits its batches over ranks (see docs/distributed.md). The default is what the trainers
 /// did before: one process, no checkpoint, no resume.
-public struct GraphTrainingRun {
-    /// Folder the training checkpoint is written to; nil: never.
-    public var checkpointFolder: URL?
-    /// A checkpoint every this many optimizer steps and at the end (0: only at the end).
-    public var checkpointEvery = 0
-    /// The folder (or checkpoint file) of an interrupted run to continue.
-    public var resumeFrom: URL?
-    /// The ranks the batches are split over.
-    public var world: any Distributed = SingleProcess()
-
-    public init(checkpointFolder: URL? = nil, checkpointEvery: Int = 0, resumeFrom: URL? = nil, world: any Distributed = SingleProcess()) {
-        self.checkpointFolder = checkpointFolder
-        self.checkpointEvery = checkpointEvery
-        self.resumeFrom = resumeFrom
-        self.world = world
-    }
-
-    /// Whether a checkpoint is due after `step` optimizer steps.
-    func isDue(step: Int) -> Bool { checkpointEvery > 0 && step > 0 && step % checkpointEvery == 0 }
-}
+public typealias GraphTrainingRun = TrainingRun
 
 /// FNV-1a-64 helpers for the checkpoint configs: data sets and weights as 16 hex digits.
 enum GraphHash {
-    struct State {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        mutating func mix(_ v: UInt64) { h = (h ^ v) &* 0x0000_0100_0000_01b3 }
-        mutating func mix(_ s: String) { for b in s.utf8 { mix(UInt64(b)) }; mix(0xFF) }
-        mutating func mix(_ values: [Float]) { values.withUnsafeBufferPointer { for v in $0 { mix(UInt64(v.bitPattern)) } } }
-        var hex: String { String(format: "%016llx", h) }
-    }
+    typealias State = FNV1a64
 
     /// The vocabularies and the three splits of a graph.
     static func dataset(_ kg: KGDataset) -> String {

@@ -4,23 +4,9 @@ import Foundation
 /// How a CrossTune training run checkpoints, resumes and splits its batches over ranks (see
 /// docs/distributed.md). The default is what `CrossTuneTrainer.fit` did before: one process,
 /// no checkpoint, no resume.
-public struct CrossTuneRun {
-    /// Folder the training checkpoint is written to; nil: never.
-    public var checkpointFolder: URL?
-    /// A checkpoint every this many steps and at the end (0: only at the end).
-    public var checkpointEvery = 0
-    /// The folder (or checkpoint file) of an interrupted run to continue.
-    public var resumeFrom: URL?
-    /// The ranks the batches are split over.
-    public var world: any Distributed = SingleProcess()
+public typealias CrossTuneRun = TrainingRun
 
-    public init(checkpointFolder: URL? = nil, checkpointEvery: Int = 0, resumeFrom: URL? = nil, world: any Distributed = SingleProcess()) {
-        self.checkpointFolder = checkpointFolder
-        self.checkpointEvery = checkpointEvery
-        self.resumeFrom = resumeFrom
-        self.world = world
-    }
-
+extension TrainingRun {
     /// The settings a resume must share: every option (one key each, so a refusal names it)
     /// and hashes of the training, dev and label features with their labels.
     static func config(options o: CrossTuneOptions, train: [TokenFeatures], trainLabels: [Int], dev: [TokenFeatures], devLabels: [Int],
@@ -36,14 +22,13 @@ public struct CrossTuneRun {
 
     /// FNV-1a-64 of every item's shape, Float bits and label, in order.
     static func hash(_ items: [TokenFeatures], _ labels: [Int]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ v: UInt64) { h = (h ^ v) &* 0x0000_0100_0000_01b3 }
+        var h = FNV1a64()
         for (i, item) in items.enumerated() {
-            mix(UInt64(item.tokens)); mix(UInt64(item.dim))
-            if i < labels.count { mix(UInt64(labels[i])) }
-            item.values.withUnsafeBufferPointer { for v in $0 { mix(UInt64(v.bitPattern)) } }
+            h.mix(UInt64(item.tokens)); h.mix(UInt64(item.dim))
+            if i < labels.count { h.mix(UInt64(labels[i])) }
+            h.mix(item.values)
         }
-        return String(format: "%016llx", h)
+        return h.hex
     }
 }
 

@@ -4,20 +4,9 @@ import Foundation
 /// How a `change-detect train` run checkpoints and resumes (see docs/distributed.md). One
 /// process only: PeftCD's loss has a Dice term over the whole batch and the decoder has
 /// BatchNorms, so a batch split over ranks would not compute the single-process step.
-public struct ChangeTrainingRun {
-    /// Folder the training checkpoint is written to; nil: never.
-    public var checkpointFolder: URL?
-    /// A checkpoint every this many steps and at the end (0: only at the end).
-    public var checkpointEvery = 0
-    /// The folder (or checkpoint file) of an interrupted run to continue.
-    public var resumeFrom: URL?
+public typealias ChangeTrainingRun = TrainingRun
 
-    public init(checkpointFolder: URL? = nil, checkpointEvery: Int = 0, resumeFrom: URL? = nil) {
-        self.checkpointFolder = checkpointFolder
-        self.checkpointEvery = checkpointEvery
-        self.resumeFrom = resumeFrom
-    }
-
+extension TrainingRun {
     /// Every training option (one key each, so a refusal names it) and the pair counts.
     static func config(options: ChangeTrainOptions, train: Int, validation: Int) throws -> [String: String] {
         var config: [String: String] = ["train-pairs": "\(train)", "validation-pairs": "\(validation)"]
