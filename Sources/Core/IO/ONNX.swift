@@ -215,8 +215,11 @@ public struct ONNXModel {
         }
         var values: [Float]
         if let raw {
-            guard raw.count == count * dt.byteSize else {
-                throw ONNXError.badTensor(file: source, name: name, what: "raw data has \(raw.count) bytes, dims \(dims) need \(count * dt.byteSize)")
+            // The byte count can overflow even when the element count does not (found by fuzzing).
+            let (need, tooBig) = count.multipliedReportingOverflow(by: dt.byteSize)
+            guard !tooBig, raw.count == need else {
+                throw ONNXError.badTensor(file: source, name: name,
+                                          what: "raw data has \(raw.count) bytes, dims \(dims) need \(tooBig ? "more than \(Int.max)" : "\(need)")")
             }
             values = decodeRaw(UnsafeRawBufferPointer(rebasing: reader.bytes[raw]), type: dt, count: count)
         } else if !floatData.isEmpty || dt == .float {
