@@ -4,23 +4,9 @@ import Foundation
 /// How a `vision-adapt train` run checkpoints, resumes and splits its batches over ranks
 /// (see docs/distributed.md). The default is what the command did before: one process, no
 /// checkpoint, no resume.
-public struct VisionTrainingRun {
-    /// Folder the training checkpoint is written to (the adapter folder); nil: never.
-    public var checkpointFolder: URL?
-    /// A checkpoint every this many steps and at the end (0: only at the end).
-    public var checkpointEvery = 0
-    /// The folder (or checkpoint file) of an interrupted run to continue.
-    public var resumeFrom: URL?
-    /// The ranks the batches are split over.
-    public var world: any Distributed = SingleProcess()
+public typealias VisionTrainingRun = TrainingRun
 
-    public init(checkpointFolder: URL? = nil, checkpointEvery: Int = 0, resumeFrom: URL? = nil, world: any Distributed = SingleProcess()) {
-        self.checkpointFolder = checkpointFolder
-        self.checkpointEvery = checkpointEvery
-        self.resumeFrom = resumeFrom
-        self.world = world
-    }
-
+extension TrainingRun {
     /// The settings a resume must share with the checkpointed run: every option (one key
     /// each, so a refusal names the one that differs) and a hash of the support images and
     /// their labels (another `--data` folder or shot selection is refused).
@@ -40,14 +26,14 @@ public struct VisionTrainingRun {
 
     /// FNV-1a-64 of every support image (size, channels, pixels) and its label, in order.
     static func supportHash(images: [Image], labels: [Int]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        func mix(_ value: Int) { withUnsafeBytes(of: Int64(value).littleEndian) { for b in $0 { mix(b) } } }
+        // Byte-wise, as before FNV1a64 existed, so older checkpoints still match.
+        var h = FNV1a64()
+        func mix(_ value: Int) { withUnsafeBytes(of: Int64(value).littleEndian) { for b in $0 { h.mix(UInt64(b)) } } }
         for (image, label) in zip(images, labels) {
             mix(image.width); mix(image.height); mix(image.channels); mix(label)
-            for b in image.pixels { mix(b) }
+            for b in image.pixels { h.mix(UInt64(b)) }
         }
-        return String(format: "%016llx", h)
+        return h.hex
     }
 }
 
