@@ -192,7 +192,7 @@ public struct AdapterConfig: Equatable, Sendable {
         } else if targetModules == nil {
             throw bad("'target_modules' is missing; list module names, give a regex, or use \"all-linear\"")
         }
-        try targetSpec?.validate()
+        do { try targetSpec?.validate() } catch let e as TargetingError { throw bad(e.description) }
     }
 }
 

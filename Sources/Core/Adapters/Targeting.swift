@@ -30,7 +30,7 @@ public enum TargetingError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .invalidRegex(field, pattern):
-            return "\(field): '\(pattern)' is not a valid regular expression; fix the pattern (it must match whole module keys)"
+            return "\(field): '\(clippedForMessage(pattern))' is not a valid regular expression; fix the pattern (it must match whole module keys)"
         }
     }
 }

@@ -44,7 +44,7 @@ public struct JSONConfig: Sendable {
             value = try JSONParser.parse(bytes)
         } catch {
             let kind: IOError.Kind = if case .duplicateKey = error.kind { .duplicateKey } else { .invalidJSON }
-            let place = error.path.isEmpty ? nil : "key '\(error.path.joined(separator: "."))'"
+            let place = error.path.isEmpty ? nil : "key '\(clippedForMessage(error.path.joined(separator: "."), limit: 120))'"
             throw IOError(kind, file: file, place: place, "invalid JSON: \(error.message) at byte \(error.offset)",
                           advice: "fix the file's syntax")
         }
@@ -193,7 +193,7 @@ public struct JSONConfig: Sendable {
     public func optional<T>(_ key: String, _ conversion: Conversion<T>) throws -> T? {
         guard let v = object[key], v != .null else { return nil }
         guard let x = conversion.convert(v) else {
-            throw IOError(.wrongType, file: file, place: "key '\(path(key))'",
+            throw IOError(.wrongType, file: file, place: "key '\(clippedForMessage(path(key), limit: 120))'",
                           "expected \(conversion.expected) but found \(Self.preview(v))", advice: "fix the value in the file")
         }
         return x
@@ -204,7 +204,7 @@ public struct JSONConfig: Sendable {
         guard let x = try optional(key, conversion) else {
             let absent = object[key] == nil
             let near = absent ? similarKeys(to: key, in: object.keys).first : nil
-            throw IOError(.missingKey, file: file, place: "key '\(path(key))'",
+            throw IOError(.missingKey, file: file, place: "key '\(clippedForMessage(path(key), limit: 120))'",
                           "\(absent ? "missing" : "null") (expected \(conversion.expected))",
                           advice: near.map { "did you mean '\($0)'?" })
         }

@@ -183,14 +183,14 @@ private struct JSONCursor {
             }
             let key = try string()
             skipWhitespace()
-            try expect(UInt8(ascii: ":"), "':' after key \"\(key)\"")
+            try expect(UInt8(ascii: ":"), "':' after key \"\(clippedForMessage(key))\"")
             skipWhitespace()
             path.append(key)
             let v = try value()
             path.removeLast()
             if !result.insert(key, v) {
                 i = keyStart
-                throw fail("duplicate key \"\(key)\"", kind: .duplicateKey(key))
+                throw fail("duplicate key \"\(clippedForMessage(key))\"", kind: .duplicateKey(key))
             }
             skipWhitespace()
             guard i < bytes.count else { throw fail("expected ',' or '}' but found the end of input") }

@@ -26,3 +26,15 @@ public func oneLineMessage(_ text: String) -> String {
 private func needsEscape(_ s: Unicode.Scalar) -> Bool {
     s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s.value == 0x2028 || s.value == 0x2029 || s.value == 0x85
 }
+
+/// Input quoted into an error message (a JSON key, a pattern, a token) is clipped to `limit`
+/// characters, so a hostile 10 KB key still gives a readable one-line message; the message
+/// says how much was left out.
+///
+/// ```swift
+/// clippedForMessage(String(repeating: "k", count: 500), limit: 4)   // → "kkkk…(496 more characters)"
+/// ```
+public func clippedForMessage(_ text: String, limit: Int = 80) -> String {
+    guard text.count > limit else { return text }
+    return String(text.prefix(limit)) + "…(\(text.count - limit) more characters)"
+}
