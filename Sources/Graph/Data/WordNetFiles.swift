@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Readers for WordNet 3.0's `index.*` and `data.*` files (format: wndb(5WN)). Lines starting
@@ -64,6 +65,6 @@ extension WordNetGraph {
         }
         // The database is ASCII except a few Latin-1 bytes in glosses; decode leniently.
         let text = String(decoding: data, as: UTF8.self)
-        return text.split(separator: "\n", omittingEmptySubsequences: false)
+        return text.textLines()
     }
 }

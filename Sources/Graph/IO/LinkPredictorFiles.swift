@@ -129,7 +129,7 @@ public enum LinkPredictorFiles {
         guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
             throw GraphDataError("\(url.path): cannot read the \(what) names (missing or not UTF-8); the model folder is incomplete")
         }
-        var names = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var names = text.textLines().map(String.init)
         if names.last == "" { names.removeLast() }
         guard names.count == expected else {
             throw GraphDataError("\(url.path): \(names.count) \(what) names, config.json says \(expected)")

@@ -63,7 +63,7 @@ public enum LabelledTextReader {
 
     static func tsvRows(_ text: String) -> [Row] {
         var rows: [Row] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.textLines().enumerated() {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.isEmpty { continue }
             rows.append(Row(line: i + 1, fields: line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)))
@@ -105,7 +105,7 @@ public enum LabelledTextReader {
 
     static func jsonLines(_ text: String, path: String, textColumn: String, labelColumn: String) throws -> [LabelledText] {
         var out: [LabelledText] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, line) in text.textLines().enumerated() {
             let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if t.isEmpty { continue }
             let cfg: JSONConfig
@@ -133,7 +133,7 @@ public enum LabelledTextReader {
             throw IOError(.readFailed, file: path, "cannot read the label descriptions as UTF-8 text", advice: "give a label<TAB>description file")
         }
         var map: [String: String] = [:]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.textLines().enumerated() {
             let line = raw.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
             if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("#") { continue }
             let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)

@@ -45,7 +45,7 @@ public enum DAPTTextReader {
         var out: [String] = []
         if path.lowercased().hasSuffix(".jsonl") {
             var number = 0
-            for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            for raw in text.textLines() {
                 number += 1
                 let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
                 if line.isEmpty { continue }

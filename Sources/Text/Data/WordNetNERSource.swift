@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// One synset line of a WordNet 3.0 `data.*` file, reduced to what the NER data builder needs.
@@ -65,7 +66,8 @@ public struct WordNetSynset: Sendable, Equatable {
 public struct WordNetError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    /// Quoted fields come from the file, so control characters are escaped (one-line rule).
+    public var description: String { oneLineMessage(message) }
 }
 
 /// Reads WordNet 3.0 database files (`data.noun`, `data.verb`, `data.adj`, `data.adv`) as
@@ -97,7 +99,7 @@ public enum WordNetReader {
     public static func parse(_ text: String, path: String) throws -> [WordNetSynset] {
         var out: [WordNetSynset] = []
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.textLines() {
             lineNumber += 1
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.isEmpty || line.hasPrefix(" ") { continue }
@@ -150,7 +152,7 @@ public enum WordNetReader {
     public static func parseIndex(_ text: String, path: String) throws -> [String: [Int]] {
         var out: [String: [Int]] = [:]
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.textLines() {
             lineNumber += 1
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             if line.isEmpty || line.hasPrefix(" ") { continue }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// An ε-support-vector regression with an RBF kernel read from libsvm's text model format:
@@ -20,7 +21,7 @@ public struct RBFSupportVectorRegression: Sendable {
         var header: [String: String] = [:], headerLine: [String: Int] = [:]
         var rows: [[(Int, Double)]] = [], coefs: [Double] = []
         var inVectors = false, dim = 0
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in text.textLines().enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             if !inVectors {
