@@ -9,7 +9,7 @@ import TestSupport
 /// adapter files are bit-identical to an uninterrupted run — replay buffer, EWC Fisher, A-GEM
 /// memories and generator, OGD basis and earlier O-LoRA adapters all come back; a resume with
 /// another option is refused naming it; under `mpirun -np 2` the ranks reach the one-process
-/// weights (norm-wise 1e-6) for GEM, OGD and replay, and a run resumes under another number of
+/// weights (norm-wise 1e-6) for every method but seq-ft/seq-lora, and a run resumes under another number of
 /// ranks (1 → 2 and 2 → 1).
 @Suite(.serialized) struct GECCLResumeTests {
     static func executable() -> URL? {
@@ -17,8 +17,9 @@ import TestSupport
         return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
     }
 
-    /// Domain "dup" (a doubled word to delete) and domain "det" (a missing "the" to insert),
-    /// `count` training sentences each, seeded, over the tiny model's vocabulary.
+    /// Domain "dup" (a doubled word to delete) and domain "det" (a missing "the" to insert, and
+    /// half of its sentences keeping a doubled word, against "dup"), `count` training sentences
+    /// each, seeded, over the tiny model's vocabulary.
     static func jsonl(count: Int, seed: UInt64) -> String {
         var rng = SplitMix64(seed: seed)
         func pick(_ a: [String]) -> String { a[Int(rng.next() % UInt64(a.count))] }
@@ -30,7 +31,12 @@ import TestSupport
             lines.append(#"{"source": "\#(bad)", "target": "\#(good)", "category": "dup"}"#)
             let seen = "\(who) saw the \(thing) ."
             let missing = i % 3 == 2 ? seen : "\(who) saw \(thing) ."
-            lines.append(#"{"source": "\#(missing)", "target": "\#(seen)", "category": "det"}"#)
+            if i % 2 == 0 {
+                // Conflicts with "dup": the doubled word stays. GEM/A-GEM then have to project.
+                lines.append(#"{"source": "\#(bad)", "target": "\#(bad)", "category": "det"}"#)
+            } else {
+                lines.append(#"{"source": "\#(missing)", "target": "\#(seen)", "category": "det"}"#)
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -146,7 +152,7 @@ import TestSupport
                 "\(other.stderr)")
     }
 
-    @Test("mpirun -np 2 = 1 process (GEM, OGD, replay; norm-wise 1e-6); resume 1 → 2 and 2 → 1 ranks")
+    @Test("mpirun -np 2 = 1 process (GEM, OGD, replay, EWC, A-GEM, O-LoRA; norm-wise 1e-6); resume 1 → 2 and 2 → 1 ranks")
     func twoRanks() throws {
         guard let mpirun = MPITrainingTests.mpirun(), let exe = Self.executable() else {
             print("GECCLResumeTests: skipped, mpirun or gec-cl not found (apt-get install openmpi-bin libopenmpi-dev)")
@@ -154,10 +160,13 @@ import TestSupport
         }
         let env = MPITrainingTests.environment()
         let mpi = ["--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OPENBLAS_NUM_THREADS", exe.path]
-        for method in ["gem", "ogd", "replay"] {
+        for method in ["gem", "ogd", "replay", "ewc", "agem", "olora"] {
             let dir = try TestPaths.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
-            let args = try Self.setUp(dir, dropout: 0, method: method)
+            // GEM / A-GEM at lr 0.02: at 0.01 the tiny task's gradients never conflict with the
+            // memory (0 projections), so the projection would go untested.
+            let projecting = method == "gem" || method == "agem"
+            let args = try Self.setUp(dir, dropout: 0, method: method).map { projecting && $0 == "0.01" ? "0.02" : $0 }
             let single = dir.appendingPathComponent("one"), parallel = dir.appendingPathComponent("two")
             let one = try ResumeSupport.run(exe, args + ["--out", single.path], environment: env)
             #expect(one.status == 0, "\(one.stderr)")
@@ -169,6 +178,12 @@ import TestSupport
             print("GECCLResumeTests: gec-cl \(method), 2 ranks vs 1 process: \(diff)")
             #expect(diff.global <= 1e-6, "\(method): \(diff)")
             #expect(try Self.matrix(single) == Self.matrix(parallel), "\(method): the accuracy matrices differ")
+            if projecting {
+                let results = try JSONSerialization.jsonObject(with: Data(contentsOf: parallel.appendingPathComponent("results.json"))) as? [String: Any]
+                let projections = results?["gem_projections"] as? Int ?? 0
+                print("GECCLResumeTests: \(method): \(projections) projected steps")
+                #expect(projections > 0, "\(method) never projected: the test would not cover the memory gradients")
+            }
 
             guard method == "gem" else { continue }
             // 1 → 2: a 1-process run killed during its third checkpoint write (step 8), resumed under 2 ranks.
