@@ -39,6 +39,37 @@ public final class EWCPenalty {
         pendingSamples += 1
     }
 
+    /// Data parallelism: sums the running Fisher estimate (squared gradients and sample count)
+    /// over the ranks, so every rank consolidates the Fisher of all ranks' samples. Each rank
+    /// accumulated its own share of the samples; the sums travel as Float32 in one all-reduce
+    /// (one process: nothing happens, bit-identical to not calling it).
+    public func allReducePending(_ params: [(String, Tensor)], over world: any Distributed) throws {
+        guard world.size > 1 else { return }
+        var buffer = [Float](repeating: 0, count: params.reduce(0) { $0 + $1.1.count } + 1)
+        var offset = 0
+        for (name, p) in params {
+            if let acc = pending[name] { for i in 0..<min(acc.count, p.count) { buffer[offset + i] = Float(acc[i]) } }
+            offset += p.count
+        }
+        buffer[offset] = Float(pendingSamples)
+        try world.allReduceSum(&buffer)
+        offset = 0
+        for (name, p) in params {
+            pending[name] = buffer[offset..<(offset + p.count)].map(Double.init)
+            offset += p.count
+        }
+        pendingSamples = Int(buffer[offset].rounded())
+    }
+
+    /// Puts back a consolidated state (Fisher and θ* per parameter name) saved from `fisher`
+    /// and `anchor`, e.g. by a training checkpoint; nothing is pending afterwards.
+    public func restore(fisher: [String: [Float]], anchor: [String: [Float]]) {
+        self.fisher = fisher
+        self.anchor = anchor
+        pending = [:]
+        pendingSamples = 0
+    }
+
     /// Ends a task: the mean of the accumulated squares joins the Fisher and θ* becomes the
     /// current parameters.
     public func consolidate(_ params: [(String, Tensor)]) {

@@ -22,6 +22,13 @@ public final class OrthogonalBasis {
         self.tolerance = tolerance
     }
 
+    /// Replaces the basis by saved vectors (from `vectors`, e.g. a training checkpoint); they
+    /// are taken as they are, orthonormal already.
+    public func restore(_ saved: [[Float]]) {
+        precondition(saved.count <= maxSize && Set(saved.map(\.count)).count <= 1, "OrthogonalBasis.restore: \(saved.count) vectors of unequal length or beyond \(maxSize)")
+        vectors = saved
+    }
+
     public var isFull: Bool { vectors.count >= maxSize }
 
     /// `g` minus its components along the basis.

@@ -20,6 +20,20 @@ public struct ReservoirBuffer<Element>: Sendable where Element: Sendable {
         rng = SplitMix64(seed: seed)
     }
 
+    /// A buffer continuing exactly where a saved one stopped (its items, offer count and
+    /// generator state, as `generatorState` read them): what a training checkpoint restores.
+    public init(capacity: Int, items: [Element], seen: Int, generatorState: UInt64) {
+        precondition(capacity >= 0 && items.count <= capacity && seen >= items.count, "ReservoirBuffer: inconsistent saved state")
+        self.capacity = capacity
+        self.items = items
+        self.seen = seen
+        rng = SplitMix64(seed: 0)
+        rng.state = generatorState
+    }
+
+    /// The generator's state now (sampling and replacement draws continue from it).
+    public var generatorState: UInt64 { rng.state }
+
     public var isEmpty: Bool { items.isEmpty }
 
     /// Offers one element: kept while there is room; afterwards it replaces a random slot with

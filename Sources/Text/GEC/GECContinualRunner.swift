@@ -18,6 +18,9 @@ import Foundation
 public final class GECContinualRunner {
     public let options: GECContinualOptions
     public let log: (String) -> Void
+    /// Checkpoint folder and interval, the run to resume and the ranks the batches are split
+    /// over (default: one process, no checkpoint, a fresh start).
+    public var training = TrainingRun()
     /// The tagger after the last run (for saving or correcting).
     public private(set) var tagger: GECTagger?
 
@@ -36,6 +39,9 @@ public final class GECContinualRunner {
         let o = options
         try o.validate()
         guard !domains.isEmpty else { throw GECError.badOption("--order names no domain") }
+        let world = training.world
+        // Rank 0 alone logs (the others would print the same lines).
+        let log: (String) -> Void = world.isLeader ? self.log : { _ in }
         let started = Date()
         let trains = domains.map { limited($0.train, o.maxTrain) }
         let tests = domains.map { limited($0.test, o.maxTest) }
@@ -51,47 +57,130 @@ public final class GECContinualRunner {
         let counts = tagger.model.parameterCounts()
         log("gec-cl: \(o.method.rawValue) on \(modelFolder): \(vocab.count) tags; \(tagger.trainableParameters().reduce(0) { $0 + $1.1.count }) of \(counts.total) parameters train; order \(domains.map(\.name).joined(separator: " → "))")
 
+        let checkpointer = GECContinualCheckpointer(
+            config: GECContinualCheckpointer.config(options: o, names: domains.map(\.name), splits: (0..<domains.count).map { [trains[$0], devs[$0], tests[$0]] },
+                                                    labels: vocab.labels),
+            baseModel: ModelFingerprint.of(tagger.model), folder: training.checkpointFolder, world: world)
+        ModelRandomState.forkForRank(tagger.model, rank: world.rank)
+        let state = GECContinualMethodState(options: o, items: items, world: world)
+        if world.size > 1 {
+            let bytes = GradientAllReduce(parameters: tagger.trainableParameters()).bytesPerStep(extras: 1)
+            log("gec-cl: data parallel, \(world.size) ranks: each takes its slice of every --batch \(o.batchSize) (replay included); \(bytes) bytes all-reduced per step")
+        }
+
         var lastMaxMatch: [MaxMatchCounts] = []
         func evaluateAll(_ label: String, maxMatch: Bool = false) throws -> [EditCounts] {
             let t0 = Date()
-            let evals = try tests.map { try tagger.evaluate($0, options: o.correction, maxMatch: maxMatch) }
-            let row = evals.map(\.score.counts)
-            lastMaxMatch = evals.compactMap { $0.maxMatch?.counts }
+            let scores = try leaderScores(world, count: tests.count * (maxMatch ? 6 : 3)) {
+                try tests.flatMap { test -> [Int] in
+                    let e = try tagger.evaluate(test, options: o.correction, maxMatch: maxMatch)
+                    let c = e.score.counts, m = e.maxMatch?.counts ?? MaxMatchCounts()
+                    return [c.tp, c.fp, c.fn] + (maxMatch ? [m.correct, m.proposed, m.gold] : [])
+                }
+            }
+            let width = maxMatch ? 6 : 3
+            let row = (0..<tests.count).map { EditCounts(tp: scores[$0 * width], fp: scores[$0 * width + 1], fn: scores[$0 * width + 2]) }
+            lastMaxMatch = maxMatch ? (0..<tests.count).map {
+                MaxMatchCounts(correct: scores[$0 * width + 3], proposed: scores[$0 * width + 4], gold: scores[$0 * width + 5])
+            } : []
             log("gec-cl: \(label): F0.5 " + zip(domains, row).map { "\($0.name) \(String(format: "%.3f", $1.f05))" }.joined(separator: ", ")
                 + String(format: " (%.1fs)", Date().timeIntervalSince(t0)))
             return row
         }
-        let baseline = try evaluateAll("untrained")
-        var kept: [Int] = [], devScores: [Double?] = []
-        var rows: [[EditCounts]] = []
-        var state = MethodState(options: o)
-        var trainSeconds = 0.0
-        var trainable = 0
-        for (t, domain) in domains.enumerated() {
-            if o.method == .olora, t > 0 { try tagger.addEncoderAdapter("task\(t)") }
+
+        var p = GECContinualProgress()
+        var globalStep = 0
+        var resumed: (optimizer: [String: Tensor], best: [[Float]])?
+        if let dir = training.resumeFrom {
+            let file = TrainingCheckpoint.file(in: dir).path
+            let (ckpt, saved) = try checkpointer.read(dir, domains: domains.count)
+            if o.method == .olora { for k in 1..<saved.oloraAdapters { try tagger.addEncoderAdapter("task\(k)") } }
+            let best = try checkpointer.restore(ckpt, progress: saved, file: file, tagger: tagger, params: tagger.trainableParameters(), state: state)
+            p = saved
+            lastMaxMatch = saved.lastMaxMatch
+            globalStep = ckpt.position.step
+            if saved.started { resumed = (ckpt.optimizer, best) }
+            log("gec-cl: resumed from \(file) at step \(globalStep): " + (saved.domain == domains.count ? "all domains done"
+                : "domain \(saved.domain + 1)/\(domains.count) '\(domains[saved.domain].name)', epoch \(saved.cursor.epoch), batch \(saved.cursor.batch)"))
+        } else {
+            p.baseline = try evaluateAll("untrained")
+        }
+        /// A checkpoint of everything now (every rank calls it; rank 0 writes).
+        func save(_ progress: GECContinualProgress, step: Int, params: [(String, Tensor)], optimizer: (any Optimizer)?, best: [[Float]], finished: Bool = false) throws {
+            var q = progress
+            q.lastMaxMatch = lastMaxMatch
+            let position = TrainingPosition(step: step, epoch: q.started ? q.cursor.epoch : 1, batchInEpoch: q.started ? q.cursor.batch : 0, finished: finished)
+            try checkpointer.write(position: position, progress: q, tagger: tagger, params: params, optimizer: optimizer, best: best, state: state)
+        }
+
+        while p.domain < domains.count {
+            let t = p.domain, domain = domains[t]
+            if !p.started {
+                if o.method == .olora, t > 0 {
+                    try tagger.addEncoderAdapter("task\(t)")
+                    // The new adapter's dropout streams, like the model's, differ per rank.
+                    for (_, a) in tagger.peft.adapters(named: "task\(t)") { ModelRandomState.forkForRank(a, rank: world.rank) }
+                }
+                p.started = true
+                p.cursor = GECDomainCursor()
+                p.cursor.bestEpoch = o.epochs
+            }
             let params = tagger.trainableParameters()
-            trainable = max(trainable, params.reduce(0) { $0 + $1.1.count })
+            p.trainable = max(p.trainable, params.reduce(0) { $0 + $1.1.count })
             let t0 = Date()
-            let choice = try trainDomain(t, domain.name, items[t], dev: devs[t], tagger: tagger, params: params, state: &state)
-            kept.append(choice.epoch); devScores.append(choice.devF05)
-            try state.finishDomain(t, items[t], tagger: tagger, params: params)
-            trainSeconds += Date().timeIntervalSince(t0)
-            rows.append(try evaluateAll("after \(domain.name) (\(t + 1)/\(domains.count))", maxMatch: t == domains.count - 1))
+            let snapshot = p
+            let choice = try trainDomain(t, domain.name, items[t], dev: devs[t], tagger: tagger, params: params, state: state,
+                                         cursor: &p.cursor, resumed: resumed, globalStep: &globalStep) { cursor, optimizer, best, step in
+                var q = snapshot
+                q.cursor = cursor
+                try save(q, step: step, params: params, optimizer: optimizer, best: best)
+            }
+            resumed = nil
+            p.kept.append(choice.epoch); p.devScores.append(choice.devF05)
+            try state.finishDomain(t, tagger: tagger, params: params)
+            p.trainSeconds += Date().timeIntervalSince(t0)
+            p.rows.append(try evaluateAll("after \(domain.name) (\(t + 1)/\(domains.count))", maxMatch: t == domains.count - 1))
+            p.domain = t + 1
+            p.started = false
+            p.cursor = GECDomainCursor()
+            // Between domains (matrix row done, method memory updated): a resume continues with the next domain.
+            if training.checkpointEvery > 0, p.domain < domains.count { try save(p, step: globalStep, params: params, optimizer: nil, best: []) }
+        }
+        if training.checkpointFolder != nil {
+            try save(p, step: globalStep, params: tagger.trainableParameters(), optimizer: nil, best: [], finished: true)
         }
         tagger.model.eval()
+        let rows = p.rows
         let matrix = rows.map { $0.map(\.f05) }
-        let metrics = try ContinualMetrics(matrix: matrix, baseline: baseline.map(\.f05))
+        let metrics = try ContinualMetrics(matrix: matrix, baseline: p.baseline.map(\.f05))
         let result = GECContinualResult(
-            method: o.method.rawValue, domains: domains.map(\.name), matrix: matrix, baseline: baseline.map(\.f05),
+            method: o.method.rawValue, domains: domains.map(\.name), matrix: matrix, baseline: p.baseline.map(\.f05),
             averagePerformance: metrics.averagePerformance, backwardTransfer: metrics.backwardTransfer, forwardTransfer: metrics.forwardTransfer,
-            final: zip(domains, rows.last ?? []).enumerated().map { i, p in
-                .init(domain: p.0.name, counts: p.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil)
+            final: zip(domains, rows.last ?? []).enumerated().map { i, d in
+                .init(domain: d.0.name, counts: d.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil)
             },
-            trainableParameters: trainable, totalParameters: counts.total, tags: vocab.count,
-            trainSeconds: trainSeconds, wallSeconds: Date().timeIntervalSince(started), seed: o.seed,
-            gemProjections: state.projections, keptEpochs: kept, devF05: devScores)
+            trainableParameters: p.trainable, totalParameters: counts.total, tags: vocab.count,
+            trainSeconds: p.trainSeconds, wallSeconds: Date().timeIntervalSince(started), seed: o.seed,
+            gemProjections: state.projections, keptEpochs: p.kept, devF05: p.devScores)
         log("gec-cl: " + result.summary)
         return result
+    }
+
+    /// Integer scores computed by rank 0 alone (the other ranks wait) and shared with every rank
+    /// through one all-reduce (exact: counts below 2^24), so all ranks take the same decisions
+    /// (dev selection) and return the same result, and evaluation is not repeated N times.
+    /// ERRANT's corpus scoring picks each sentence's best reference against the running totals,
+    /// so it cannot be split over ranks and summed.
+    func leaderScores(_ world: any Distributed, count: Int, _ compute: () throws -> [Int]) throws -> [Int] {
+        guard world.size > 1 else { return try compute() }
+        var buffer = [Float](repeating: 0, count: count)
+        if world.isLeader {
+            let values = try compute()
+            guard values.count == count else { throw GECError.unusable("internal: \(values.count) scores, expected \(count)") }
+            buffer = values.map(Float.init)
+        }
+        try world.allReduceSum(&buffer)
+        return buffer.map { Int($0.rounded()) }
     }
 
     /// Masks each `$KEEP` label with probability 1 − share (the start slot and edits stay).
@@ -105,49 +194,100 @@ public final class GECContinualRunner {
         }
     }
 
-    /// One domain's epochs; with dev selection the weights of the best dev epoch are restored at
-    /// the end. Returns the kept epoch and its dev F0.5 (nil without dev selection).
+    /// One domain's epochs from `cursor` on; with dev selection the weights of the best dev
+    /// epoch are restored at the end. Returns the kept epoch and its dev F0.5 (nil without dev
+    /// selection). `save` is called with the position after every step a checkpoint is due.
+    ///
+    /// Data parallelism: every rank builds the same global batch (the seeded order, replay
+    /// samples, `$KEEP` masking — so every generator advances as in one process), takes its
+    /// `DataShard` slice and its mean loss over the slice's labelled tokens; the gradients are
+    /// averaged weighted by those token counts (one all-reduce), which is the gradient of the
+    /// mean loss over the whole batch. The method's adjustment, clipping and AdamW then run
+    /// identically on every rank.
     func trainDomain(_ t: Int, _ name: String, _ items: [GECTrainingItem], dev: [GECExample], tagger: GECTagger,
-                     params: [(String, Tensor)], state: inout MethodState) throws -> (epoch: Int, devF05: Double?) {
+                     params: [(String, Tensor)], state: GECContinualMethodState, cursor: inout GECDomainCursor,
+                     resumed: (optimizer: [String: Tensor], best: [[Float]])?, globalStep: inout Int,
+                     save: (GECDomainCursor, any Optimizer, [[Float]], Int) throws -> Void) throws -> (epoch: Int, devF05: Double?) {
         let o = options
+        let world = training.world
+        let log: (String) -> Void = world.isLeader ? self.log : { _ in }
         let selecting = o.selectOnDev && !dev.isEmpty
-        var bestF = -1.0, bestEpoch = o.epochs
-        var bestWeights: [[Float]] = []
-        let steps = ((items.count + o.batchSize - 1) / o.batchSize) * o.epochs
+        var bestF = cursor.bestF, bestEpoch = cursor.bestEpoch
+        var bestWeights: [[Float]] = resumed?.best ?? []
+        let batches = (items.count + o.batchSize - 1) / o.batchSize
+        let steps = batches * o.epochs
         let schedule = LRSchedule.linear(warmup: Int((Double(steps) * o.warmupRatio).rounded()), total: steps)
         let optimizer = AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
-        var step = 0
-        for epoch in 1...o.epochs {
+        if let saved = resumed?.optimizer, !saved.isEmpty {
+            do { try optimizer.loadStateDict(saved, for: params) } catch {
+                throw TrainingCheckpointError.mismatch(file: "the checkpoint", differences: ["\(error)"])
+            }
+        }
+        guard (1...o.epochs).contains(cursor.epoch), (0...batches).contains(cursor.batch), cursor.step >= 0 else {
+            throw TrainingCheckpointError.notACheckpoint(file: "the checkpoint", detail: "its position (epoch \(cursor.epoch), batch \(cursor.batch)) does not fit \(o.epochs) epochs of \(batches) batches")
+        }
+        let reducer = GradientAllReduce(parameters: params)
+        var step = cursor.step
+        let resumeAt = cursor
+        for epoch in resumeAt.epoch...o.epochs {
             var rng = SplitMix64(seed: o.seed).fork(UInt64(1000 * t + epoch))
             var order = Array(items.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-            var lossSum = 0.0, n = 0
-            for start in stride(from: 0, to: order.count, by: o.batchSize) {
+            var lossSum = 0.0, n = 0, first = 0
+            if epoch == resumeAt.epoch, resumeAt.batch > 0 {
+                // Mid-epoch: the order is rebuilt from the seed, the generator continues where it was.
+                rng.state = resumeAt.rng
+                lossSum = resumeAt.lossSum; n = resumeAt.lossCount; first = resumeAt.batch
+            }
+            for b in first..<batches {
                 tagger.model.train()
+                let start = b * o.batchSize
                 var batch = order[start..<min(start + o.batchSize, order.count)].map { items[$0] }
-                if o.method == .replay { batch += state.replay.sample(o.replayPerBatch) }
+                batch += state.replaySample()
                 if o.keepLabelShare < 1 { batch = Self.maskKeep(batch, share: o.keepLabelShare, rng: &rng) }
-                var loss = try tagger.loss(batch)
-                if o.method == .olora, t > 0, o.oloraLambda > 0,
-                   let orth = OrthogonalLoRA.loss(peft: tagger.peft, current: "task\(t)", previous: (0..<t).map { "task\($0)" }) {
-                    loss = loss + orth * o.oloraLambda
+                let mine = DataShard.slice(batch, rank: world.rank, size: world.size)
+                let weight = GECContinualMethodState.labelledTokens(mine)
+                var value = 0.0
+                if weight > 0 {
+                    var loss = try tagger.loss(mine)
+                    if o.method == .olora, t > 0, o.oloraLambda > 0,
+                       let orth = OrthogonalLoRA.loss(peft: tagger.peft, current: "task\(t)", previous: (0..<t).map { "task\($0)" }) {
+                        loss = loss + orth * o.oloraLambda
+                    }
+                    value = Double(loss.item)
+                    loss.backward()
                 }
-                let value = Double(loss.item)
+                let reduced = try reducer.average(localWeight: Double(weight), extras: [Float(value * Double(weight))], over: world)
+                if world.size > 1 { value = Double(reduced.sums[0]) / reduced.total }
                 guard value.isFinite else { throw GECError.badOption("training diverged on domain '\(name)' (loss \(value)); lower --lr") }
-                loss.backward()
                 try state.adjustGradients(tagger: tagger, params: params)
                 _ = clipGradNorm(params, maxNorm: o.maxGradNorm)
                 optimizer.learningRate = schedule.learningRate(at: step, base: o.effectiveLearningRate)
                 optimizer.step(params)
                 optimizer.zeroGrad(params)
                 step += 1
+                globalStep += 1
                 lossSum += value; n += 1
                 if step % max(o.logEvery, 1) == 0 || step == steps {
                     log(String(format: "  %@ epoch %d/%d step %d/%d loss %.4f", name, epoch, o.epochs, step, steps, lossSum / Double(n)))
                 }
+                cursor = GECDomainCursor(epoch: epoch, batch: b + 1, step: step, rng: rng.state, lossSumBits: lossSum.bitPattern, lossCount: n,
+                                         bestFBits: bestF.bitPattern, bestEpoch: bestEpoch)
+                if training.isDue(step: globalStep) {
+                    try save(cursor, optimizer, bestWeights, globalStep)
+                    // Fault injection for the resume tests: every rank stops right after this checkpoint.
+                    if let stop = ProcessInfo.processInfo.environment["PEFTKIT_FAULT_STOP_AFTER_STEP"].flatMap(Int.init), stop == globalStep {
+                        try world.barrier()   // rank 0 has finished writing before any rank aborts the job
+                        throw GECError.unusable("stopped after the checkpoint of step \(stop) (PEFTKIT_FAULT_STOP_AFTER_STEP)")
+                    }
+                }
             }
             guard selecting else { continue }
-            let f = try tagger.evaluate(dev, options: o.correction).score.counts.f05
+            let c = try leaderScores(world, count: 3) {
+                let s = try tagger.evaluate(dev, options: o.correction).score.counts
+                return [s.tp, s.fp, s.fn]
+            }
+            let f = EditCounts(tp: c[0], fp: c[1], fn: c[2]).f05
             log(String(format: "  %@ epoch %d dev F0.5 %.4f", name, epoch, f))
             // Ties go to the later epoch: on a small dev split F0.5 is coarse (often 0 early on),
             // and among equal scores the longer-trained weights are the better bet.
@@ -163,91 +303,5 @@ public final class GECContinualRunner {
         for (k, (_, p)) in params.enumerated() { p.storage = bestWeights[k] }
         log(String(format: "  %@: kept epoch %d (dev F0.5 %.4f)", name, bestEpoch, bestF))
         return (bestEpoch, bestF)
-    }
-}
-
-/// What each method keeps between domains and how it changes a gradient.
-struct MethodState {
-    let options: GECContinualOptions
-    var replay: ReservoirBuffer<GECTrainingItem>
-    let ewc: EWCPenalty
-    var memories: [[GECTrainingItem]] = []
-    let basis: OrthogonalBasis
-    var projections = 0
-    var rng: SplitMix64
-
-    init(options: GECContinualOptions) {
-        self.options = options
-        replay = ReservoirBuffer(capacity: options.replayCapacity, seed: options.seed &+ 11)
-        ewc = EWCPenalty(lambda: options.ewcLambda)
-        basis = OrthogonalBasis(maxSize: options.ogdMaxBasis)
-        rng = SplitMix64(seed: options.seed &+ 29)
-    }
-
-    /// Called after `backward()` on the current batch.
-    mutating func adjustGradients(tagger: GECTagger, params: [(String, Tensor)]) throws {
-        switch options.method {
-        case .ewc:
-            if ewc.isActive { ewc.addGradient(params) }
-        case .gem where !memories.isEmpty:
-            let g = ParameterVector.gradients(params)
-            var memGrads: [[Float]] = []
-            for m in memories { memGrads.append(try Self.gradient(of: m, tagger: tagger, params: params)) }
-            let r = GradientEpisodicMemory.project(g, memories: memGrads, margin: options.gemMargin)
-            if r.projected { projections += 1 }
-            ParameterVector.setGradients(params, r.gradient)
-        case .agem where !memories.isEmpty:
-            let g = ParameterVector.gradients(params)
-            let pool = memories.flatMap { $0 }
-            let sample = (0..<min(options.memoryPerDomain, pool.count)).map { _ in pool[Int(rng.next() % UInt64(pool.count))] }
-            let ref = try Self.gradient(of: sample, tagger: tagger, params: params)
-            let r = GradientEpisodicMemory.projectAveraged(g, reference: ref)
-            if r.projected { projections += 1 }
-            ParameterVector.setGradients(params, r.gradient)
-        case .ogd where !basis.vectors.isEmpty:
-            ParameterVector.setGradients(params, basis.project(ParameterVector.gradients(params)))
-        default:
-            break
-        }
-    }
-
-    /// The loss gradient of `items` as a flat vector (gradients cleared before and after).
-    static func gradient(of items: [GECTrainingItem], tagger: GECTagger, params: [(String, Tensor)]) throws -> [Float] {
-        for (_, p) in params { p.zeroGrad() }
-        try tagger.loss(items).backward()
-        let g = ParameterVector.gradients(params)
-        for (_, p) in params { p.zeroGrad() }
-        return g
-    }
-
-    /// Called when a domain's training ends.
-    mutating func finishDomain(_ t: Int, _ items: [GECTrainingItem], tagger: GECTagger, params: [(String, Tensor)]) throws {
-        var r = SplitMix64(seed: options.seed).fork(UInt64(500 + t))
-        var order = Array(items.indices)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(r.next() % UInt64(i + 1))) }
-        let wasTraining = tagger.model.isTraining
-        tagger.model.eval()
-        defer { tagger.model.train(wasTraining) }
-        switch options.method {
-        case .replay:
-            for i in order { replay.offer(items[i]) }
-        case .ewc:
-            // Empirical Fisher from single-example gradients, dropout off.
-            for i in order.prefix(options.fisherSamples) {
-                for (_, p) in params { p.zeroGrad() }
-                try tagger.loss([items[i]]).backward()
-                ewc.accumulate(params)
-            }
-            for (_, p) in params { p.zeroGrad() }
-            ewc.consolidate(params)
-        case .gem, .agem:
-            memories.append(order.prefix(options.memoryPerDomain).map { items[$0] })
-        case .ogd:
-            for i in order.prefix(options.ogdSamplesPerDomain) {
-                basis.add(try Self.gradient(of: [items[i]], tagger: tagger, params: params))
-            }
-        default:
-            break
-        }
     }
 }

@@ -8,6 +8,8 @@ import Vision
 /// The work is done by `Text`'s GEC task and `Core/Continual`; this file parses arguments.
 public enum GECCLCommand: Command {
     public static let name = "gec-cl"
+    /// `run` splits its batches over MPI ranks; the other subcommands refuse mpirun.
+    public static let supportsDistributed = true
     public static let usage = """
         usage: gec-cl <command> [options]
 
@@ -31,6 +33,11 @@ public enum GECCLCommand: Command {
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
             --memory N (16, GEM/A-GEM examples per domain) --ogd-samples N (20) --ogd-basis N (200)
             --olora-lambda X (0.5)
+            --checkpoint-every N (200: a checkpoint every N optimizer steps, after each domain and at
+                             the end, in the run's --out folder; 0 = at the end only)
+            --resume DIR     continue the run whose --out is DIR (each seed from its checkpoint)
+            --threads N      threads of this process (each MPI rank)
+            under `mpirun -np R gec-cl run …` the ranks split each --batch; rank 0 alone writes
           compare    the same order, seeds and epochs for several methods; compare.md/json/png (AP
                      mean ± std, BWT, FWT, trainable parameters, time, memory, merged correction time)
                      and a computed recommendation
@@ -53,6 +60,9 @@ public enum GECCLCommand: Command {
     public static func run(_ args: [String]) throws -> Int32 {
         guard let sub = args.first else { print(usage); return 2 }
         let rest = Array(args.dropFirst())
+        if sub != "run" && DistributedWorld.wantsMPI() {
+            throw GECError.badOption("gec-cl \(sub) does not support mpirun yet (only run does)")
+        }
         switch sub {
         case "run": return try runCommand(rest, compare: false)
         case "compare": return try runCommand(rest, compare: true)
@@ -81,7 +91,7 @@ public enum GECCLCommand: Command {
         "data", "order", "method", "methods", "seeds", "out", "model", "adapter-type", "r", "alpha", "target", "epochs", "batch",
         "lr", "max-tags", "max-train", "max-test", "max-length", "iterations", "keep-bias", "min-confidence", "replay-size",
         "replay-per-batch", "keep-share", "ewc-lambda", "fisher-samples", "memory", "ogd-samples", "ogd-basis", "olora-lambda", "log-every",
-        "max-dev", "patience",
+        "max-dev", "patience", "checkpoint-every", "resume", ThreadsOption.key,
     ]
 
     static func method(_ s: String) throws -> GECContinualMethod {
@@ -150,6 +160,12 @@ public enum GECCLCommand: Command {
         let domains = try data.ordered(p.string("order").map { _ in p.list("order", default: []) })
         let model = try p.string("model") ?? DefaultModels.miniLM()
         let out = URL(fileURLWithPath: p.string("out", default: compare ? "runs/gec-compare" : "runs/gec-\(base.method.rawValue)"))
+        try ThreadsOption.apply(p)
+        let every = try p.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let resume = p.string("resume").map { URL(fileURLWithPath: $0) }
+        let world = try DistributedWorld.current()
+        let leader = world.isLeader
         var rows: [(method: String, results: [GECContinualResult])] = []
         for m in methods {
             var results: [GECContinualResult] = []
@@ -162,16 +178,26 @@ public enum GECCLCommand: Command {
                 if compare { dir = dir.appendingPathComponent(m.rawValue) }
                 if seedList.count > 1 { dir = dir.appendingPathComponent("seed-\(seed)") }
                 let runner = GECContinualRunner(options: o, log: printError)
+                // With several seeds, a resume continues the seeds that have a checkpoint and starts the others.
+                var from = resume
+                if let r = resume, seedList.count > 1 {
+                    let seedDir = r.appendingPathComponent("seed-\(seed)")
+                    from = TrainingCheckpoint.exists(in: seedDir) ? seedDir : nil
+                }
+                runner.training = TrainingRun(checkpointFolder: dir, checkpointEvery: every, resumeFrom: from, world: world)
                 let r = try runner.run(modelFolder: model, domains: domains)
+                results.append(r)
+                guard leader else { continue }
                 try r.write(to: dir)
                 try HeatMap.write(r.matrix, to: dir.appendingPathComponent("heatmap.png"))
                 try runner.tagger?.save(to: dir.appendingPathComponent("adapter"))
                 if !compare { print(r.table, terminator: "") }
-                print("wrote \(dir.path)/{results.json, matrix.txt, heatmap.png, adapter/}")
-                results.append(r)
+                print("wrote \(dir.path)/{results.json, matrix.txt, heatmap.png, adapter/, \(TrainingCheckpoint.fileName)}")
             }
             rows.append((m.rawValue, results))
         }
+        DistributedWorld.markCompleted()
+        guard leader else { return 0 }
         let table = summaryTable(rows)
         print(table, terminator: "")
         if compare { try AtomicFile.write(table, to: out.appendingPathComponent("compare.txt"), createDirectories: true) }
