@@ -61,15 +61,15 @@ struct RunStateFuzzRegressionTests {
 
     private final class Tiny: Module {
         let lin: Linear
-        init() throws {
-            lin = try Linear(inFeatures: 2, outFeatures: 2, bias: false, at: WeightStore.random(seed: 3).root.pp("lin"))
+        init(seed: UInt64) throws {
+            lin = try Linear(inFeatures: 2, outFeatures: 2, bias: false, at: WeightStore.random(seed: seed).root.pp("lin"))
             super.init()
         }
         override func namedChildren() -> [(String, Module)] { [("lin", lin)] }
     }
 
     private func tinySession() throws -> (TrainingSession, Tiny) {
-        let m = try Tiny()
+        let m = try Tiny(seed: 3)
         return (try TrainingSession(command: "t", model: m, parameters: m.trainableParameters(), optimizer: AdamW(), config: ["r": "2"],
                                     folder: nil, every: 0), m)
     }
