@@ -80,7 +80,10 @@ clean:
 .PHONY: fuzz test-asan test-tsan
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?=
-TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup
+# Every suite that reaches a parallelChunks loop, a ThreadGroup or the HTTP server (grep -l in Sources):
+# kernels (incl. convolution, batch norm, upsampling), audio features/resampling/clip loading,
+# spoken-word synthesis, image decoding for few-shot and vision-adapt, distributed training.
+TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup|ConvolutionTests|BatchNorm|ChangeDetectionMetricsTests|SpokenWordsTests|AudioTaskTests|ImageFolderTests|VisionAdaptTests|TrainCheckpointTests
 SAN_ENV      := LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 SWIFT_BACKTRACE=enable=no
 
 fuzz: deps

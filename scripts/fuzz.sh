@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh replay TARGET FILE... run the target once on each file (to reproduce a crash)
 #   scripts/fuzz.sh table                 the latest result per target as a Markdown table (for FUZZING.md)
 #   scripts/fuzz.sh soak [TARGET...]      every target in turn under nice -n 19, FUZZ_ROUNDS rounds (logs in .build/fuzz)
-#   scripts/fuzz.sh totals                executions summed over all runs per target
+#   scripts/fuzz.sh totals                executions summed over all runs per target (and per CPU-second)
 #
 # Environment: FUZZ_SECONDS (per target), FUZZ_TIMEOUT (s per input, default 10; soak 60), FUZZ_MALLOC_MB (largest single allocation allowed,
 # default 256: a lying header must be refused before it allocates), FUZZ_RSS_MB (default 2048),
@@ -145,8 +145,17 @@ run_one() {
                 -artifact_prefix="$crashes/" -print_final_stats=1 -detect_leaks=1)
     [ "$FUZZ_JOBS" -gt 1 ] && args+=(-fork="$FUZZ_JOBS" -ignore_crashes=1)
     local ml; ml=$(max_len "$t"); [ -n "$ml" ] && args+=(-max_len="$ml")
-    local status=0
-    PEFTKIT_FUZZ_TARGET=$t "$BIN" "${args[@]}" "$corpus" "$OUT/seeds/$t" > "$log" 2>&1 || status=$?
+    local status=0 timing=$OUT/logs/$t.cpu
+    # CPU seconds next to the wall-clock ones: on a shared machine under nice the fuzzer gets a
+    # small share of a core, so executions per CPU-second is the rate that describes the target.
+    rm -f "$timing"
+    if [ -x /usr/bin/time ]; then
+        PEFTKIT_FUZZ_TARGET=$t /usr/bin/time -f "%U %S" -o "$timing" "$BIN" "${args[@]}" "$corpus" "$OUT/seeds/$t" > "$log" 2>&1 || status=$?
+    else
+        PEFTKIT_FUZZ_TARGET=$t "$BIN" "${args[@]}" "$corpus" "$OUT/seeds/$t" > "$log" 2>&1 || status=$?
+    fi
+    local cpu=""
+    [ -s "$timing" ] && cpu=$(tail -1 "$timing" | awk 'NF == 2 { printf "%.1f", $1 + $2 }')
     local execs cov files
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
@@ -154,8 +163,8 @@ run_one() {
     local found
     found=$(ls "$crashes" 2>/dev/null | grep -cE '^(crash|leak|timeout|oom|slow-unit)-' || true)
     rmdir "$crashes" 2>/dev/null || true   # keep the folder only when it holds a crash
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$FUZZ_SECONDS" "${execs:-0}" "$files" "${cov:-?}" "$found" "$status" >> "$OUT/results.tsv"
-    printf '| %-16s | %10s | %6s | %6s | %s |\n' "$t" "${execs:-0}" "$files" "${cov:-?}" "$([ "$status" = 0 ] && echo ok || echo "FAILED (exit $status, see $log)")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$FUZZ_SECONDS" "${execs:-0}" "$files" "${cov:-?}" "$found" "$status" "$cpu" >> "$OUT/results.tsv"
+    printf '| %-16s | %10s | %6s | %6s | %6s | %s |\n' "$t" "${execs:-0}" "${cpu:-?}" "$files" "${cov:-?}" "$([ "$status" = 0 ] && echo ok || echo "FAILED (exit $status, see $log)")"
 }
 
 cmd=${1:-run}; shift || true
@@ -165,9 +174,9 @@ case "$cmd" in
     list) [ -x "$BIN" ] || build; PEFTKIT_FUZZ_LIST=1 "$BIN" ;;
     table)
         # The newest result of each target (results.tsv keeps every run), as FUZZING.md's table.
-        echo "| target | seconds | executions | corpus | edges | crash files | exit |"
-        echo "|---|---:|---:|---:|---:|---:|---:|"
-        tac "$OUT/results.tsv" | awk -F'\t' '!seen[$1]++' | tac | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7}' ;;
+        echo "| target | seconds | CPU s | executions | corpus | edges | crash files | exit |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        tac "$OUT/results.tsv" | awk -F'\t' '!seen[$1]++' | tac | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, ($8 == "" ? "?" : $8), $3, $4, $5, $6, $7}' ;;
     soak)
         # The long run: every target (or those given) in turn, FUZZ_SECONDS each, niced so other
         # work on the machine keeps its share, for FUZZ_ROUNDS rounds; the corpus carries over
@@ -182,11 +191,14 @@ case "$cmd" in
         done ;;
     totals)
         # Executions summed over every run in results.tsv, with the newest corpus/edges/crash count.
-        echo "| target | runs | seconds | executions | exec/s | corpus | edges | crash files |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-        awk -F'\t' '{ runs[$1]++; secs[$1] += $2; ex[$1] += $3; corpus[$1] = $4; cov[$1] = $5; cr[$1] = $6; if (!($1 in order)) { order[$1] = n++ } }
+        # exec per CPU-s counts only the runs that recorded their CPU time (column 8).
+        echo "| target | runs | seconds | executions | exec/s | exec per CPU-s | corpus | edges | crash files |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ runs[$1]++; secs[$1] += $2; ex[$1] += $3; corpus[$1] = $4; cov[$1] = $5; cr[$1] = $6; if (!($1 in order)) { order[$1] = n++ }
+                      if ($8 != "" && $8 > 0) { cpu[$1] += $8; cex[$1] += $3 } }
              END { for (t in order) idx[order[t]] = t
-                   for (i = 0; i < n; i++) { t = idx[i]; printf "| %s | %d | %d | %d | %d | %s | %s | %s |\n", t, runs[t], secs[t], ex[t], (secs[t] ? ex[t] / secs[t] : 0), corpus[t], cov[t], cr[t] } }' "$OUT/results.tsv" ;;
+                   for (i = 0; i < n; i++) { t = idx[i]; printf "| %s | %d | %d | %d | %d | %s | %s | %s | %s |\n", t, runs[t], secs[t], ex[t], (secs[t] ? ex[t] / secs[t] : 0),
+                                                   (cpu[t] ? sprintf("%d", cex[t] / cpu[t]) : "?"), corpus[t], cov[t], cr[t] } }' "$OUT/results.tsv" ;;
     replay)
         t=$1; shift
         for f in "$@"; do PEFTKIT_FUZZ_TARGET=$t "$BIN" -runs=1 "$f"; done ;;
@@ -194,8 +206,8 @@ case "$cmd" in
         [ -x "$BIN" ] || build
         [ -d "$OUT/seeds" ] || seeds
         list=("$@"); [ ${#list[@]} -gt 0 ] || list=($(targets))
-        echo "| target           | executions | corpus |  edges | result |"
-        echo "|------------------|-----------:|-------:|-------:|--------|"
+        echo "| target           | executions |  CPU s | corpus |  edges | result |"
+        echo "|------------------|-----------:|-------:|-------:|-------:|--------|"
         failed=0
         for t in "${list[@]}"; do run_one "$t" || failed=1; done
         exit $failed ;;

@@ -4,7 +4,7 @@ import Foundation
 /// what is wrong (checked case-insensitively); `names` is the path the message must name.
 extension BadInputCase {
     static let catalogue: [BadInputCase] = nerTune + peftInspect + kgQuery + audioAdapt + visionAdapt + avsrTune + demo
-        + changeDetect + gecCL + crossTune
+        + changeDetect + gecCL + crossTune + dataFolders
 
     static let nerTune: [BadInputCase] = [
         row("ner-tune", .empty, "training CoNLL", problem: "no token lines", names: { $0.path("empty.conll") }) { f, o in
@@ -126,5 +126,19 @@ extension BadInputCase {
             ["train", "--endpoint", "local", "--train", f.path("ct-nolabel.jsonl"), "--test", f.path("ct-nolabel.jsonl"), "--out", o + "/ct"] },
         row("crosstune", .missing, "test file", problem: "cannot read the file", names: { $0.path("ct-nope.tsv") }) { f, o in
             ["train", "--endpoint", "local", "--train", "data/text/topics/train.tsv", "--test", f.path("ct-nope.tsv"), "--out", o + "/ct"] },
+    ]
+
+    // The folder layouts and side files the fuzz targets image-folder, deepfake-folder,
+    // face-folder and label-descriptions reach (read before any model is loaded).
+    static let dataFolders: [BadInputCase] = [
+        row("deepfake-detect", .missing, "fake/ folder of --data", problem: "the fake image folder does not exist", names: { $0.path("df-nofake/fake") }) { f, o in
+            ["train", "--data", f.path("df-nofake"), "--out", o + "/gend"] },
+        row("deepfake-detect", .malformed, "fake family folders holding no image", problem: "no fake images", names: { $0.path("df-nofakes/fake") }) { f, o in
+            ["train", "--data", f.path("df-nofakes"), "--out", o + "/gend"] },
+        row("face-adapt", .malformed, "face folder whose identities hold no image", problem: "no identity folder holds an image", names: { $0.path("faces-none") }) { f, o in
+            ["train", "--data", f.path("faces-none"), "--out", o + "/face"] },
+        row("crosstune", .malformed, "label descriptions naming a label the data lacks", problem: "never occurs in the data", names: { $0.path("ct-labels.tsv") }) { f, o in
+            ["train", "--endpoint", "local", "--train", "data/text/topics/train.tsv", "--test", "data/text/topics/test.tsv", "--labels", f.path("ct-labels.tsv"),
+             "--out", o + "/ct"] },
     ]
 }

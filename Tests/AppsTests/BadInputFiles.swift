@@ -95,6 +95,13 @@ struct BadInputFiles: Sendable {
         try put("ct-latin1.tsv", [0x74, 0x65, 0x78, 0x74, 0x09, 0x6C, 0x61, 0x62, 0x65, 0x6C, 0x0A, 0x63, 0x61, 0x66, 0xE9, 0x09, 0x61, 0x0A])
         try put("ct-quote.csv", "text,label\n\"never closed,a\n")
         try put("ct-nolabel.jsonl", "{\"text\": \"hello\"}\n")
+        // Data folders: deepfake-detect without fake/, with empty families; face-adapt without images;
+        // crosstune label descriptions for a label the topics data does not have.
+        try put("df-nofake/real/a.png", png)
+        try put("df-nofakes/real/a.png", png)
+        try put("df-nofakes/fake/swap/readme.txt", "no images here\n")
+        try put("faces-none/s1/notes.txt", "no images here\n")
+        try put("ct-labels.tsv", "no-such-topic\tsomething else\n")
         // Unreadable (only meaningful when not running as root: root reads everything).
         try put("unreadable.conll", "EU B-ORG\n")
         chmod(path("unreadable.conll"), 0)

@@ -49,4 +49,27 @@ struct TextFuzzRegressionTests {
         }
         #expect(messages.first?.contains("Transfer-Encoding 'chunked\\r\\u{8}Connection: close'") == true, "\(messages)")
     }
+
+    /// A crosstune feature-cache entry claiming 2^32−1 tokens of 2^32−1 dimensions: the byte
+    /// count `tokens * dim * 4` overflowed Int and trapped (fuzz target `feature-cache`, found
+    /// by review while writing it). A damaged or planted cache file must be a miss.
+    @Test func featureCacheEntryWithHugeCountsIsAMiss() {
+        let key = "local\u{0}m\u{0}tokens\u{0}hi"
+        func entry(tokens: UInt32, dim: UInt32, floats: Int) -> [UInt8] {
+            var b = Array("PKFEAT1\n".utf8)
+            func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+            u32(UInt32(key.utf8.count)); b += Array(key.utf8); u32(tokens); u32(dim)
+            b += [UInt8](repeating: 0, count: 4 * floats)
+            return b
+        }
+        #expect(CachedFeatureSource.decodeEntry(entry(tokens: .max, dim: .max, floats: 1), key: key) == nil)
+        #expect(CachedFeatureSource.decodeEntry(entry(tokens: 1 << 31, dim: 1 << 31, floats: 0), key: key) == nil)
+        // A key length past the end, and the right entry for another key, are misses too.
+        var longKey = entry(tokens: 1, dim: 1, floats: 1)
+        longKey.replaceSubrange(8..<12, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(CachedFeatureSource.decodeEntry(longKey, key: key) == nil)
+        #expect(CachedFeatureSource.decodeEntry(entry(tokens: 2, dim: 1, floats: 2), key: key + "x") == nil)
+        // An intact entry decodes: [2, 1] zeros.
+        #expect(CachedFeatureSource.decodeEntry(entry(tokens: 2, dim: 1, floats: 2), key: key) == TokenFeatures(tokens: 2, dim: 1, values: [0, 0]))
+    }
 }

@@ -48,4 +48,23 @@ struct VisionFuzzRegressionTests {
             #expect(message.count < 400 && !message.contains("\n"), "\(message.count) characters")
         }
     }
+
+    /// File and folder names may hold a newline on Linux; the dataset readers quoted them raw,
+    /// so the error split over two lines (fuzz targets `image-folder`, `deepfake-folder`,
+    /// `face-folder`). `DatasetError` now escapes control characters.
+    @Test func folderNamesWithNewlinesGiveOneLineErrors() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("peftkit-nl-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let cls = root.appendingPathComponent("cat")
+        try FileManager.default.createDirectory(at: cls, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: cls.appendingPathComponent("notes\nforged: ok.txt"))
+        do {
+            _ = try ImageFolder(root: root, strict: true)
+            Issue.record("a text file was accepted in strict mode")
+        } catch {
+            let text = "\(error)"
+            #expect(!text.contains("\n") && text.contains(#"notes\nforged: ok.txt"#) && text.contains(root.path), "\(text.debugDescription)")
+        }
+        #expect(DatasetError("a\rb\u{1B}[2Kc").message == #"a\rb\u{1B}[2Kc"#)
+    }
 }

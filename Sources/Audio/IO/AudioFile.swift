@@ -171,7 +171,9 @@ public enum AudioFile {
         // uncompressed case; compressed formats grow in blocks as they are read).
         var samples: [Float] = []
         samples.reserveCapacity(min(min(declared, byteCount) * channels, byteCount))
-        let blockFrames = max(1, AudioFile.blockSamples / channels)
+        // The read block: up to 2^18 samples, but not far beyond the file's own size, so a short
+        // clip does not zero a 1 MB buffer (that dominated the cost of reading small files).
+        let blockFrames = max(1, min(AudioFile.blockSamples, max(byteCount, 4096)) / channels)
         var block = [Float](repeating: 0, count: blockFrames * channels)
         var total = 0
         while true {

@@ -104,7 +104,13 @@ public final class AdamW: Optimizer {
             switch entry {
             case "exp_avg": s.m = t.storage
             case "exp_avg_sq": s.v = t.storage
-            default: s.step = Int(t.item)
+            default:
+                // A float from the file: Int(_:) traps on NaN, infinities and |x| >= 2^63.
+                let v = t.item
+                guard v.isFinite, v >= 0, v < 1e15, v == v.rounded() else {
+                    throw OptimizerError.badStateValue(key: key, value: "\(v)")
+                }
+                s.step = Int(v)
             }
             restored[param] = s
         }

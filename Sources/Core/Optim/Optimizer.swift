@@ -2,6 +2,8 @@
 public enum OptimizerError: Error, CustomStringConvertible, Equatable {
     case stateShapeMismatch(key: String, expected: [Int], found: [Int])
     case unknownStateKey(key: String)
+    /// A state value no optimizer writes (a step count that is negative, fractional or not finite).
+    case badStateValue(key: String, value: String)
 
     public var description: String {
         switch self {
@@ -9,6 +11,8 @@ public enum OptimizerError: Error, CustomStringConvertible, Equatable {
             return "optimizer state '\(key)' has shape \(found) but its parameter needs \(expected): the checkpoint belongs to a different model or adapter config"
         case let .unknownStateKey(key):
             return "optimizer state '\(key)' names no trainable parameter: resume with the same adapter config the checkpoint was saved with"
+        case let .badStateValue(key, value):
+            return "optimizer state '\(key)' holds \(value), which no optimizer writes: the checkpoint is damaged"
         }
     }
 }

@@ -145,6 +145,12 @@ public struct TrainingCheckpoint {
         guard header.format == 1 else {
             throw TrainingCheckpointError.notACheckpoint(file: url.path, detail: "checkpoint format \(header.format) is newer than this PEFTKit (1)")
         }
+        // The trainers loop from these positions (`epoch..<last`, `batchInEpoch..<steps`): a
+        // negative or zero value from a damaged file would trap there instead of being refused.
+        let p = header.position
+        guard p.step >= 0, p.epoch >= 1, p.batchInEpoch >= 0 else {
+            throw TrainingCheckpointError.notACheckpoint(file: url.path, detail: "impossible position (step \(p.step), epoch \(p.epoch), batch \(p.batchInEpoch))")
+        }
         var states: [[String: UInt64]] = []
         for rank in header.randomStates {
             var s: [String: UInt64] = [:]

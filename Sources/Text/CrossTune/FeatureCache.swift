@@ -79,19 +79,27 @@ public final class CachedFeatureSource: TextFeatureSource {
     /// The entry for `key`, or nil when absent, damaged or belonging to another key.
     func readEntry(_ key: String) -> TokenFeatures? {
         guard let url = entryURL(key), let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        let b = [UInt8](data)
+        return Self.decodeEntry([UInt8](data), key: key)
+    }
+
+    /// Decodes the bytes of one cache file: nil unless they hold `key`'s entry intact. The
+    /// file may be damaged or planted, so the counts it claims are checked before any arithmetic
+    /// or allocation (two 32-bit counts multiplied overflowed Int and trapped before this check).
+    public static func decodeEntry(_ b: [UInt8], key: String) -> TokenFeatures? {
         var i = 0
         func u32() -> Int? {
             guard i + 4 <= b.count else { return nil }
             defer { i += 4 }
             return Int(UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24)
         }
-        guard b.count >= 8, Array(b[0..<8]) == Self.magic else { return nil }
+        guard b.count >= 8, Array(b[0..<8]) == magic else { return nil }
         i = 8
-        guard let keyLength = u32(), i + keyLength <= b.count, Array(b[i..<(i + keyLength)]) == Array(key.utf8) else { return nil }
+        guard let keyLength = u32(), keyLength <= b.count - i, Array(b[i..<(i + keyLength)]) == Array(key.utf8) else { return nil }
         i += keyLength
-        guard let tokens = u32(), let dim = u32(), tokens > 0, dim > 0, b.count - i == tokens * dim * 4 else { return nil }
-        var values = [Float](repeating: 0, count: tokens * dim)
+        guard let tokens = u32(), let dim = u32(), tokens > 0, dim > 0 else { return nil }
+        let (count, overflow) = tokens.multipliedReportingOverflow(by: dim)
+        guard !overflow, count <= (b.count - i) / 4, b.count - i == count * 4 else { return nil }
+        var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBytes { dst in b.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[i...])) } }
         return TokenFeatures(tokens: tokens, dim: dim, values: values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) })
     }

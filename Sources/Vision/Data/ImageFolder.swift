@@ -4,7 +4,9 @@ import Foundation
 /// A problem with a dataset as a whole (a missing root, no classes, too few images for K-shot).
 public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// Messages quote file and folder names, which may hold newlines or other control
+    /// characters on Linux: they are escaped so the error stays one line.
+    public init(_ message: String) { self.message = oneLineMessage(message) }
     public var description: String { message }
 }
 

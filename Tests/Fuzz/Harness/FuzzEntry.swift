@@ -24,7 +24,7 @@ struct FuzzTarget: Sendable {
 
 /// Every target, in the order FUZZING.md lists them.
 let allFuzzTargets: [FuzzTarget] = coreFuzzTargets + textFuzzTargets + graphFuzzTargets + visionFuzzTargets + audioFuzzTargets
-    + newFormatFuzzTargets
+    + newFormatFuzzTargets + runStateFuzzTargets
 
 /// The target named by PEFTKIT_FUZZ_TARGET, resolved once.
 let selectedFuzzTarget: FuzzTarget = {

@@ -16,15 +16,28 @@ enum Fuzz {
     }()
 
     /// Writes `data` to `name` inside the scratch folder (or a sub-folder) and returns its URL.
+    /// Plain open/write/close: FileManager's createDirectory and createFile (attributes, stat
+    /// calls) cost more than the small parsers behind the folder targets.
     @discardableResult
     static func file(_ name: String, _ data: Data, in folder: String? = nil) -> URL {
         var dir = scratch
         if let folder {
             dir = scratch.appendingPathComponent(folder)
-            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            mkdir(dir.path, 0o755)  // EEXIST after the first input
         }
         let url = dir.appendingPathComponent(name)
-        _ = FileManager.default.createFile(atPath: url.path, contents: data)
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if fd >= 0 {
+            data.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n <= 0 { break }
+                    done += n
+                }
+            }
+            close(fd)
+        }
         return url
     }
 
@@ -46,7 +59,7 @@ enum Fuzz {
         var start = 0
         var i = 0
         while i + separator.count <= bytes.count, out.count < count - 1 {
-            if bytes[i..<(i + separator.count)].elementsEqual(separator) {
+            if bytes[i] == separator[0] && bytes[i..<(i + separator.count)].elementsEqual(separator) {
                 out.append(Data(bytes[start..<i]))
                 i += separator.count
                 start = i

@@ -74,6 +74,54 @@ enum SeedWriter {
         // IDX: a 2x3x2 uint8 array and a 1-d label vector.
         try put("idx", "images.idx", Data([0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 2] + Array(0..<12)))
         try put("idx", "labels.idx", Data([0, 0, 0x08, 1, 0, 0, 0, 4, 9, 0, 3, 1]))
+
+        try writeRunStateSeeds(put)
+    }
+
+    /// Seeds of the folder-layout and run-state targets (RunStateTargets.swift).
+    static func writeRunStateSeeds(_ put: (String, String, Data) throws -> Void) throws {
+        // Folder layouts, one entry per line (FuzzTree): kind byte, then the path.
+        try put("image-folder", "flat", FuzzTree.seed(["pcat/a.png", "jcat/b.jpg", "mdog/1.pgm", "pdog/sub/c.PNG", "xdog/notes.txt", "ecat/empty.png",
+                                                      "pbird/x.gif", "xstray.png", "d.hidden", "p.hidden/x.png"]))
+        try put("image-folder", "splits", FuzzTree.seed(["ptrain/cat/a.png", "ptrain/dog/b.png", "pval/cat/c.png", "pval/fox/d.png",
+                                                        "ptest/dog/e.png", "dtest/cat", "lval/dog>../train/dog", "ltrain/loop/x>."]))
+        try put("deepfake-folder", "families", FuzzTree.seed(["preal/a.png", "jreal/s1/b.jpg", "pfake/swap/c.png", "pfake/sbi/d.png",
+                                                             "pfake/e.png", "xfake/readme.txt", "dfake/empty", "lfake/loop>."]))
+        try put("deepfake-folder", "flat", FuzzTree.seed(["mreal/1.pgm", "mfake/2.pgm"]))
+        try put("face-folder", "orl", FuzzTree.seed(["ms1/1.pgm", "ms1/2.pgm", "ms2/10.pgm", "ms2/2.pgm", "ms10/1.pgm", "js10/target.jpg",
+                                                    "xs3/README", "mstray.pgm", "ms007/1.pgm", "ms99999999999999999999/1.pgm"]))
+
+        // Training checkpoints of the fuzz run (fuzzSession): fresh, after two AdamW steps mid-epoch,
+        // and one written by a run with another config (refused with the difference named).
+        for (name, steps, position) in [("start", 0, TrainingPosition()), ("mid", 2, TrainingPosition(step: 2, epoch: 1, batchInEpoch: 2)),
+                                        ("done", 3, TrainingPosition(step: 3, epoch: 2, finished: true))] {
+            let dir = Fuzz.scratch.appendingPathComponent("seed-ckpt-" + name)
+            let (session, net) = try fuzzSession(folder: dir)
+            let opt = session.optimizer
+            for _ in 0..<steps {
+                opt.zeroGrad(session.parameters)
+                net(Tensor([Float](repeating: 0.5, count: 8), shape: [2, 4])).square().mean().backward()
+                opt.step(session.parameters)
+            }
+            try session.checkpoint(position, progress: "{\"loss\":0.5}", extraTensors: ["best/lin0.weight": net.lin0.weight])
+            try put("training-checkpoint", name + ".safetensors", try Data(contentsOf: dir.appendingPathComponent(TrainingCheckpoint.fileName)))
+        }
+        let other = Fuzz.scratch.appendingPathComponent("seed-ckpt-other")
+        let otherNet = try FuzzNet()
+        try TrainingSession(command: "fuzz-train", model: otherNet, parameters: otherNet.trainableParameters(), optimizer: AdamW(),
+                            config: ["r": "8"], folder: other, every: 0).checkpoint(TrainingPosition(step: 1))
+        try put("training-checkpoint", "other-config.safetensors", try Data(contentsOf: other.appendingPathComponent(TrainingCheckpoint.fileName)))
+
+        // Feature-cache entries for fuzzCacheKey: [2, 3] floats, and one that is truncated.
+        var entry = Array("PKFEAT1\n".utf8)
+        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { entry += $0 } }
+        u32(fuzzCacheKey.utf8.count); entry += Array(fuzzCacheKey.utf8); u32(2); u32(3)
+        entry += floatBytes([0.5, -1, 2, 3e-3, 0, 7])
+        try put("feature-cache", "entry.feat", Data(entry))
+        try put("feature-cache", "truncated.feat", Data(entry.dropLast(5)))
+
+        try put("label-descriptions", "labels.tsv", Data("# label<TAB>description\npos\ta positive review\r\nneg\ta negative one\n\nvery neutral\tneither\n".utf8))
+        try put("label-descriptions", "bad.tsv", Data("émotion\tstrong feeling\nunknown\tnot a label\n".utf8))
     }
 
     static func floatBytes(_ values: [Float]) -> [UInt8] {
