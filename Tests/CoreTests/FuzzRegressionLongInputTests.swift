@@ -55,3 +55,27 @@ struct FuzzRegressionLongInputTests {
         #expect(clippedForMessage("abcdef", limit: 4) == "abcd…(2 more characters)")
     }
 }
+
+/// `peft-folder`: an adapter folder whose `target_modules` match nothing in the model gave
+/// "target_modules [...] matched no module" without naming the folder's config file.
+@Suite("Fuzz regressions (adapter folder)")
+struct FuzzRegressionAdapterFolderTests {
+    @Test func unmatchedTargetsInAFolderNameTheConfigFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("peft-unmatched-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = #"{"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["lhn0", "lin2"]}"#
+        try Data(config.utf8).write(to: dir.appendingPathComponent("adapter_config.json"))
+        try SafeTensorsWriter.write([:], to: dir.appendingPathComponent("adapter_model.safetensors"))
+        let peft = PeftModel(AdapterMLP())
+        do {
+            _ = try peft.load(from: dir)
+            Issue.record("should fail")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("adapter_config.json") && message.contains("matched no module"), "\(message)")
+        }
+        #expect(peft.configs.isEmpty)
+    }
+}

@@ -22,7 +22,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
             return s
         case let .nothingMatched(targets, available):
             let shown = available.prefix(40).joined(separator: ", ")
-            return "target_modules \(targets) matched no module; the model's Linear layers are: \(shown)\(available.count > 40 ? ", …" : "") (use a name, a dotted suffix, or a regex that matches the whole key)"
+            return "target_modules \(clippedForMessage(targets, limit: 200)) matched no module; the model's Linear layers are: \(shown)\(available.count > 40 ? ", …" : "") (use a name, a dotted suffix, or a regex that matches the whole key)"
         case let .duplicateAdapter(name):
             return "an adapter named '\(name)' already exists; delete it first or choose another name"
         case let .unknownAdapter(name, available):

@@ -79,7 +79,15 @@ extension PeftModel {
             throw AdapterError.badFile(file: weightsURL.path, detail: "is missing (only safetensors adapters are supported; convert adapter_model.bin first)")
         }
         let tensors = try AdapterTensorFile.read(weightsURL)
-        let report = try addAdapter(config, name: name)
+        let report: InjectionReport
+        do {
+            report = try addAdapter(config, name: name)
+        } catch let error as AdapterError {
+            // Injection problems (no module matched, a rank too large) come from the config file:
+            // name it, so the user knows which folder does not fit this model.
+            if case .badConfig = error { throw error }
+            throw AdapterError.badConfig(file: configURL.path, detail: error.description)
+        }
         do {
             let used = try assign(tensors, to: name, file: weightsURL.path)
             try validateZooLoad(name, tensors: tensors, file: weightsURL.path)
