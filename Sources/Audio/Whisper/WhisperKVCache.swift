@@ -60,18 +60,24 @@ public final class WhisperKVCache {
     /// Keeps rows `parents` (in that order; repeats allowed) and drops the others.
     public func reorder(_ parents: [Int]) {
         precondition(parents.allSatisfy { $0 >= 0 && $0 < rows }, "WhisperKVCache: reorder index outside 0..<\(rows)")
+        if parents.count == rows && parents.enumerated().allSatisfy({ $0.offset == $0.element }) { return }
         let perRow = heads * capacity * headDim
-        // Only the filled positions of each head need copying.
+        // Only the filled positions of each head need copying; positions from `length` on are
+        // written by `appendAndAttend` before anything reads them, so the new buffer is not
+        // zero-filled (beam search reorders every step: zeroing cost as much as the copy).
         let used = length * headDim
         func gather(_ old: [Float]) -> [Float] {
-            var out = [Float](repeating: 0, count: parents.count * perRow)
-            for (r, p) in parents.enumerated() {
-                for h in 0..<heads {
-                    let src = p * perRow + h * capacity * headDim, dst = r * perRow + h * capacity * headDim
-                    out.replaceSubrange(dst..<(dst + used), with: old[src..<(src + used)])
+            [Float](unsafeUninitializedCapacity: parents.count * perRow) { out, initialized in
+                old.withUnsafeBufferPointer { src in
+                    for (r, p) in parents.enumerated() {
+                        for h in 0..<heads {
+                            let s = p * perRow + h * capacity * headDim, d = r * perRow + h * capacity * headDim
+                            (out.baseAddress! + d).initialize(from: src.baseAddress! + s, count: used)
+                        }
+                    }
                 }
+                initialized = parents.count * perRow
             }
-            return out
         }
         for l in 0..<layers {
             selfKeys[l] = gather(selfKeys[l])

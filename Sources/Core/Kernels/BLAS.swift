@@ -26,9 +26,45 @@ public enum BLAS {
                 gemmFlops.add(UInt64(2 * m * n * k), ordering: .relaxed)
             }
         }
+        if m == 1 || n == 1 {
+            vectorProduct(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                          b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `sgemm` with one row or one column of C as one `sgemv`. OpenBLAS 0.3.21's sgemm packs the
+    /// whole other operand even then: for a decoder step's logits (`[1, 384]·[51864, 384]ᵀ`) that
+    /// copies 80 MB per token before a kernel that uses one lane of its 16-row tile. sgemv reads
+    /// the matrix once, in place. C is zeroed first when beta = 0, so an uninitialised output
+    /// never leaks a NaN through `beta · C`.
+    @usableFromInline
+    static func vectorProduct(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 1 {
+            // c[0, j] = Σ_p a[p] · op(B)[p, j]; a[p] is at p·lda when A is stored [k, 1].
+            if beta == 0 { for j in 0..<n { c[j] = 0 } }
+            let incX = Int32(transA ? lda : 1)
+            if transB {  // B stored [n, k]: c = B · a
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, incX, beta, c, 1)
+            } else {     // B stored [k, n]: c = Bᵀ · a
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb), a, incX, beta, c, 1)
+            }
+        } else {
+            // c[i, 0] = Σ_p op(A)[i, p] · b[p]; b[p] is at p·ldb when B is stored [k, 1].
+            if beta == 0 { for i in 0..<m { c[i * ldc] = 0 } }
+            let incX = Int32(transB ? 1 : ldb)
+            if transA {  // A stored [k, m]: c = Aᵀ · b
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(m), alpha, a, Int32(lda), b, incX, beta, c, Int32(ldc))
+            } else {     // A stored [m, k]: c = A · b
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(k), alpha, a, Int32(lda), b, incX, beta, c, Int32(ldc))
+            }
+        }
     }
 
     /// When on, every `sgemm` adds its wall time and FLOPs to the counters below (benchmarks
@@ -84,4 +120,17 @@ public enum BLAS {
 
     /// Sets the threads OpenBLAS uses from now on (the apps' `--threads N`).
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+
+    /// Runs `body` with OpenBLAS on one thread, so our own workers can each call `sgemm` on
+    /// their slice of the work (many small products) without OpenBLAS's threads competing with
+    /// ours for the cores; the previous count is restored afterwards. Only the thread that runs
+    /// the computation calls this (the engine evaluates one op at a time), so the process-wide
+    /// OpenBLAS setting is not changed under another caller.
+    public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
+        let n = openblas_get_num_threads()
+        if n <= 1 || Parallelism.workers <= 1 { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(n) }
+        return try body()
+    }
 }

@@ -163,6 +163,12 @@ extension Tensor {
             layout = l
         }
         guard B > 0, Tq > 0, Tk > 0, D > 0, Dv > 0 else { return nil }
+        if dropout == 0 && Tk >= BlockedAttentionKernel.minimumKeys && BlockedAttentionKernel.enabled {
+            return blockedHeadAttention(q: q, k: k, v: v, mask: layout, shape: BlockedAttentionKernel.Geometry(
+                B: B, H: H, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: scale,
+                maskBatchStride: layout?.batchStride ?? 0, maskRowStride: layout?.rowStride ?? 0),
+                saveProbabilities: BlockedAttentionKernel.saveProbabilities)
+        }
         let seed = dropout > 0 ? rng.next() : 0
         let n = B * H * Tq * Tk
         var probs = uninitializedFloats(n)
@@ -202,6 +208,68 @@ extension Tensor {
                                 B: B, H: H, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: scale, dropout: dropout)
                         }
                     }
+                }
+            }
+            if q.requiresGrad { q.accumulateGrad(dq) }
+            if k.requiresGrad { k.accumulateGrad(dk) }
+            if v.requiresGrad { v.accumulateGrad(dv) }
+        }
+    }
+}
+
+extension Tensor {
+    /// `headAttention` without dropout, always through `BlockedAttentionKernel` (whatever the
+    /// sequence length; `headAttention` itself picks it from `minimumKeys` keys on). Nothing of size
+    /// `[B, H, Tq, Tk]` is kept for the backward unless `saveProbabilities`. Returns nil when the
+    /// mask is not of the `[Bm, 1, Qm, Tk]` family or requires a gradient.
+    public static func blockedHeadAttention(
+        q: Tensor, k: Tensor, v: Tensor, heads H: Int, mask: Tensor?, scale: Float,
+        saveProbabilities: Bool = BlockedAttentionKernel.saveProbabilities
+    ) -> Tensor? {
+        precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && q.shape[0] == k.shape[0] && k.shape[0] == v.shape[0]
+                     && k.shape[1] == v.shape[1] && q.shape[2] == k.shape[2] && q.shape[2] % H == 0 && v.shape[2] % H == 0,
+                     "blockedHeadAttention: q \(q.shape), k \(k.shape), v \(v.shape) do not fit \(H) heads")
+        let (B, Tq, Tk) = (q.shape[0], q.shape[1], k.shape[1])
+        let (D, Dv) = (q.shape[2] / H, v.shape[2] / H)
+        var layout: HeadAttentionKernel.Mask?
+        if let m = mask {
+            guard let l = HeadAttentionKernel.Mask(m, batch: B, queries: Tq, keys: Tk), !m.requiresGrad else { return nil }
+            layout = l
+        }
+        guard B > 0, Tq > 0, Tk > 0, D > 0, Dv > 0 else { return nil }
+        return blockedHeadAttention(q: q, k: k, v: v, mask: layout, shape: BlockedAttentionKernel.Geometry(
+            B: B, H: H, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: scale,
+            maskBatchStride: layout?.batchStride ?? 0, maskRowStride: layout?.rowStride ?? 0), saveProbabilities: saveProbabilities)
+    }
+
+    static func blockedHeadAttention(
+        q: Tensor, k: Tensor, v: Tensor, mask: HeadAttentionKernel.Mask?, shape g: BlockedAttentionKernel.Geometry,
+        saveProbabilities: Bool
+    ) -> Tensor {
+        let training = Tensor.shouldRecord([q, k, v])
+        let rows = g.B * g.H * g.Tq
+        let keepProbs = training && saveProbabilities
+        var rowMax = uninitializedFloats(training && !keepProbs ? rows : 0)
+        var rowInv = uninitializedFloats(training && !keepProbs ? rows : 0)
+        var probs = uninitializedFloats(keepProbs ? rows * g.Tk : 0)
+        var out = uninitializedFloats(g.B * g.Tq * g.Cv)
+        withConstPointers([q.storage, k.storage, v.storage, mask?.values]) { p in
+            withMutablePointers(&rowMax, &rowInv, &probs) { mx, iv, pr in
+                out.withUnsafeMutableBufferPointer { o in
+                    BlockedAttentionKernel.forward(out: o.baseAddress!, rowMax: mx?.base, rowInv: iv?.base, probs: pr?.base,
+                                                   q: p[0]!.base, k: p[1]!.base, v: p[2]!.base, mask: p[3]?.base, shape: g)
+                }
+            }
+        }
+        return Tensor(out, shape: [g.B, g.Tq, g.Cv]).recording("blocked_attention", [q, k, v]) { grad in
+            var dq = uninitializedFloats(q.requiresGrad ? q.count : 0)
+            var dk = uninitializedFloats(k.requiresGrad ? k.count : 0)
+            var dv = uninitializedFloats(v.requiresGrad ? v.count : 0)
+            withConstPointers([grad, q.storage, k.storage, v.storage, mask?.values, probs, rowMax, rowInv]) { p in
+                withMutablePointers(&dq, &dk, &dv) { dqp, dkp, dvp in
+                    BlockedAttentionKernel.backward(
+                        dq: dqp?.base, dk: dkp?.base, dv: dvp?.base, dout: p[0]!.base, q: p[1]!.base, k: p[2]!.base, v: p[3]!.base,
+                        mask: p[4]?.base, probs: p[5]?.base, rowMax: p[6]?.base, rowInv: p[7]?.base, shape: g)
                 }
             }
             if q.requiresGrad { q.accumulateGrad(dq) }
