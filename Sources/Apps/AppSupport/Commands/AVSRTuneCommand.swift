@@ -51,9 +51,10 @@ public enum AVSRTuneCommand: Command {
             return try evaluate(rest)
         case "make-data": return try AVSRTrainCommand.makeData(rest)
         case "make-av-data": return try AVSRVisualCommand.makeAVData(rest)
+        case "probe-visual": return try AVSRVisualCommand.probe(rest)
         case "train": return try AVSRTrainCommand.train(rest)
-        case "demo": return try AVSRTrainCommand.demo(rest)
-        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, train or demo")
+        case "demo": return try AVSRDemoCommand.run(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, make-av-data, probe-visual, train or demo")
         }
     }
 
