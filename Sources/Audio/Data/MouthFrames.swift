@@ -69,6 +69,17 @@ public struct MouthRenderer: Sendable {
         self.fps = fps
     }
 
+    /// The viseme sounding at each frame's centre (what `render` draws before smoothing), as
+    /// `Viseme.rawValue`s: the labels of the visual features' linear probe.
+    public func visemes(phonemes: [EspeakSynthesizer.Phoneme], duration: Double) -> [Int] {
+        let t = max(1, Int((duration * fps).rounded(.up)))
+        let sorted = phonemes.sorted { $0.start < $1.start }
+        return (0..<t).map { f in
+            let time = (Double(f) + 0.5) / fps
+            return Viseme.of(sorted.last { $0.start <= time }?.name ?? "_").rawValue
+        }
+    }
+
     /// Frames covering `duration` seconds: `[T, size, size]` with values in [0, 1].
     public func render(phonemes: [EspeakSynthesizer.Phoneme], duration: Double, speakerSeed: UInt64) -> Tensor {
         let t = max(1, Int((duration * fps).rounded(.up)))

@@ -29,6 +29,17 @@ public enum SyntheticAVSet {
         return f
     }
 
+    /// The per-frame viseme ids stored beside an utterance's frames (`Viseme.rawValue`), or nil
+    /// for a frames file without them (LRS3 crops, sets built before labels were stored).
+    public static func visemes(forAudio audio: URL) throws -> [Int]? {
+        let url = framesURL(forAudio: audio)
+        guard FileManager.default.fileExists(atPath: url.path), let v = try SafeTensors.read(url)["visemes"] else { return nil }
+        guard v.rank == 1, v.storage.allSatisfy({ $0 >= 0 && $0 < Float(Viseme.allCases.count) && $0 == $0.rounded() }) else {
+            throw SpeechManifestError("\(url.path): tensor 'visemes' must be [T] viseme ids 0..<\(Viseme.allCases.count)")
+        }
+        return v.storage.map { Int($0) }
+    }
+
     /// Builds one split: every transcript × every voice. Returns the manifest items written.
     public static func build(split: String, transcripts: [(id: String, text: String)], voices: [String], out: URL,
                              renderer: MouthRenderer = MouthRenderer(), log: (String) -> Void) throws -> [SpeechManifest.Item] {
@@ -43,7 +54,8 @@ public enum SyntheticAVSet {
                 let audio = folder.appendingPathComponent(name + ".wav")
                 try AudioFile.writeWAV(clip, to: audio)
                 let frames = renderer.render(phonemes: speech.phonemes, duration: clip.duration, speakerSeed: 1000 + UInt64(v) + (split == "test" ? 500 : 0))
-                try SafeTensors.write(["frames": frames], metadata: ["synthetic": "espeak-ng phoneme timings → viseme mouth shapes, 25 fps"],
+                let visemes = renderer.visemes(phonemes: speech.phonemes, duration: clip.duration).map(Float.init)
+                try SafeTensors.write(["frames": frames, "visemes": Tensor(visemes, shape: [visemes.count])], metadata: ["synthetic": "espeak-ng phoneme timings → viseme mouth shapes, 25 fps"],
                                       to: framesURL(forAudio: audio))
                 try AtomicFile.write(Array((t.text + "\n").utf8), to: folder.appendingPathComponent(name + ".txt"))
                 items.append(SpeechManifest.Item(audio: audio, transcript: t.text))

@@ -30,7 +30,8 @@ public struct AVSRAdapterFile: Codable, Sendable, Equatable {
             throw WhisperDecodeError("unknown Omni-LoRA mode '\(options.loraMode)' (use shared, task or shared+task)")
         }
         return try OmniAVSR(whisper: whisper, videoDim: videoDim, audioRates: options.audioRates, videoRates: options.videoRates,
-                            loraMode: mode, reductionFactor: options.reductionFactor, alpha: options.alpha, seed: options.seed)
+                            loraMode: mode, reductionFactor: options.reductionFactor, alpha: options.alpha, seed: options.seed,
+                            videoTimePositions: options.videoPositions ?? false)
     }
 
     /// Writes the config and the trainable tensors of `model` into `folder`.

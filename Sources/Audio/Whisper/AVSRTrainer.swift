@@ -15,6 +15,12 @@ public struct AVSRTrainingOptions: Codable, Sendable, Equatable {
     public var loraMode = "shared+task"
     public var reductionFactor = 8
     public var alpha: Float = 8
+    /// Video tokens carry Whisper's encoder position of their time (nil in files written before
+    /// this option existed = no positions).
+    public var videoPositions: Bool? = true
+    /// Per-frame visual feature: `cls` (DINOv2's class token), `patch-mean` (mean of the patch
+    /// tokens) or `cls+patch-mean` (both, concatenated); nil = `cls`.
+    public var visualFeatures: String? = "cls"
     public init() {}
 }
 
@@ -27,10 +33,13 @@ public struct AVSRExample: Sendable {
     /// `[T, dv]` frozen visual-encoder features (25 fps), when the utterance has video.
     public var videoFeatures: Tensor?
     public var targets: [Int]
-    public init(audioStates: Tensor?, videoFeatures: Tensor? = nil, targets: [Int]) {
+    /// Duration of the recording in seconds, when known (bounds the decoded length).
+    public var seconds: Double?
+    public init(audioStates: Tensor?, videoFeatures: Tensor? = nil, targets: [Int], seconds: Double? = nil) {
         self.audioStates = audioStates
         self.videoFeatures = videoFeatures
         self.targets = targets
+        self.seconds = seconds
     }
 }
 
@@ -87,6 +96,67 @@ public enum AVSRTrainer {
     @discardableResult
     public static func train(model: OmniAVSR, examples: [AVSRExample], prompt: [Int], endOfText: Int,
                              options o: AVSRTrainingOptions, log: (String) -> Void) throws -> [Float] {
+        try train(model: model, examples: examples, prompt: prompt, endOfText: endOfText, options: o, run: TrainingRun(), log: log).losses
+    }
+
+    /// The batch order of `task` (index into the trained tasks) in `epoch` (1-based): a pure
+    /// function of (seed, epoch, task), so a resumed run rebuilds it without stored state.
+    static func order(count: Int, seed: UInt64, epoch: Int, task: Int) -> [Int] {
+        var rng = SplitMix64(seed: seed ^ 0x0D0E_5EED).fork(UInt64(epoch) << 8 | UInt64(task))
+        return Array(0..<count).shuffledSeeded(&rng)
+    }
+
+    /// The generator of optimizer step `step` (0-based), which draws that step's compression
+    /// rates: again a pure function of (seed, step), so a resume draws the same rates.
+    static func stepRNG(seed: UInt64, step: Int) -> SplitMix64 {
+        SplitMix64(seed: seed ^ 0x2A7E_5EED).fork(UInt64(step))
+    }
+
+    /// The settings a resume must match: the training options, the prompt and end token, the
+    /// number of examples and a fingerprint of their targets and features (FNV-1a over every
+    /// target id and every 61st feature value: enough to tell another data set or noise
+    /// condition apart without hashing ~10^8 floats).
+    static func runConfig(options o: AVSRTrainingOptions, examples: [AVSRExample], prompt: [Int], endOfText: Int) throws -> [String: String] {
+        // One key per option, so a refusal names the option that differs.
+        var config = ["prompt": "\(prompt) \(endOfText)", "examples": "\(examples.count)"]
+        if let fields = try JSONSerialization.jsonObject(with: JSONEncoder().encode(o)) as? [String: Any] {
+            for (k, v) in fields { config["option." + k] = "\(v)" }
+        }
+        var h = FNV1a64()
+        for x in examples {
+            for t in x.targets { h.mix(UInt64(t)) }
+            h.mix(0xFFFF)
+            for f in [x.audioStates, x.videoFeatures] {
+                guard let f else { h.mix(0); continue }
+                for d in f.shape { h.mix(UInt64(d)) }
+                h.mix(stride(from: 0, to: f.count, by: 61).map { f.storage[$0] })
+            }
+        }
+        config["data"] = h.hex
+        return config
+    }
+
+    /// What a training run did: the loss of every step it ran (a resumed run: the steps after
+    /// the resume) and its speed.
+    public struct Report: Sendable {
+        public var losses: [Float]
+        /// Optimizer steps run in this process and their wall time.
+        public var steps: Int
+        public var seconds: Double
+        /// Utterances per step summed over the tasks (a step trains one batch per task).
+        public var utterances: Int
+        public var stepsPerSecond: Double { Double(steps) / max(seconds, 1e-9) }
+        public var utterancesPerSecond: Double { Double(utterances) / max(seconds, 1e-9) }
+    }
+
+    /// Trains with checkpoints and resume: `run.checkpointFolder` gets a `TrainingCheckpoint`
+    /// every `run.checkpointEvery` steps and at the end (trainable weights incl. projectors,
+    /// modality embeddings and Omni-LoRAs, AdamW moments and step; the position, from which the
+    /// schedule, the batch order and the rate draws are rebuilt, as they are pure functions of
+    /// the seed and the position); `run.resumeFrom` continues such a run bit-identically, and
+    /// refuses a checkpoint from other options or data, naming the difference.
+    public static func train(model: OmniAVSR, examples: [AVSRExample], prompt: [Int], endOfText: Int,
+                             options o: AVSRTrainingOptions, run: TrainingRun, logEvery: Int = 10, log: (String) -> Void) throws -> Report {
         guard !examples.isEmpty else { throw WhisperDecodeError("no training utterances") }
         guard o.epochs >= 1, o.batchSize >= 1, o.learningRate > 0 else {
             throw WhisperDecodeError("epochs, batch size and learning rate must be positive")
@@ -103,16 +173,29 @@ public enum AVSRTrainer {
         let stepsPerEpoch = (examples.count + o.batchSize - 1) / o.batchSize
         let total = stepsPerEpoch * o.epochs
         let schedule = LRSchedule.cosine(warmup: Int(Double(total) * o.warmupFraction), total: total)
-        var rng = SplitMix64(seed: o.seed)
+        let session = try TrainingSession(command: "avsr-tune train", model: model, parameters: params, optimizer: opt,
+                                          config: try runConfig(options: o, examples: examples, prompt: prompt, endOfText: endOfText),
+                                          folder: run.checkpointFolder, every: run.checkpointEvery, world: run.world)
+        var at = TrainingPosition()
+        if let dir = run.resumeFrom {
+            let ckpt = try session.resume(from: dir)
+            guard ckpt.position.step <= total else {
+                throw WhisperDecodeError("\(TrainingCheckpoint.file(in: dir).path): the checkpoint is at step \(ckpt.position.step) of a run with \(total) steps; resume with the options it was saved with")
+            }
+            at = ckpt.position
+            log("resumed from \(TrainingCheckpoint.file(in: dir).path) at step \(at.step)/\(total)")
+        }
+        var step = at.step
         var losses: [Float] = []
+        var utterances = 0
         let started = Date()
         log("training \(params.reduce(0) { $0 + $1.1.count }) parameters on \(examples.count) utterances, tasks \(tasks.map(\.rawValue)), \(total) steps")
-        for epoch in 0..<o.epochs {
+        for epoch in stride(from: max(1, at.epoch), through: o.epochs, by: 1) {
             // One shuffled order per task, so each task sees every utterance once per epoch.
-            let orders: [[Int]] = tasks.map { _ in Array(0..<examples.count).shuffledSeeded(&rng) }
-            for s in 0..<stepsPerEpoch {
-                let step = epoch * stepsPerEpoch + s
+            let orders = tasks.indices.map { order(count: examples.count, seed: o.seed, epoch: epoch, task: $0) }
+            for s in 0..<stepsPerEpoch where !at.alreadyTrained(epoch: epoch, batch: s) {
                 opt.learningRate = schedule.learningRate(at: step, base: o.learningRate)
+                var rng = stepRNG(seed: o.seed, step: step)
                 var taskLosses: [AVSRTask: Tensor] = [:]
                 for (t, task) in tasks.enumerated() {
                     let batch = orders[t][(s * o.batchSize)..<min((s + 1) * o.batchSize, examples.count)].map { examples[$0] }
@@ -125,24 +208,41 @@ public enum AVSRTrainer {
                                                           videoFeatures: video?.0, videoLengths: video?.1, videoRate: videoRate)
                     let sequences = batch.map { prompt + $0.targets + [endOfText] }
                     taskLosses[task] = try model.loss(task: task, memory: memory, mask: mask, sequences: sequences, promptLength: prompt.count)
+                    utterances += batch.count
                 }
                 let loss = OmniAVSR.combinedLoss(taskLosses)
                 loss.backward()
                 opt.step(params)
                 opt.zeroGrad(params)
                 losses.append(loss.item)
-                if (step + 1) % 10 == 0 || step + 1 == total {
-                    let elapsed = Date().timeIntervalSince(started), perStep = elapsed / Double(step + 1)
+                step += 1
+                if s + 1 < stepsPerEpoch {
+                    try session.checkpointIfDue(TrainingPosition(step: step, epoch: epoch, batchInEpoch: s + 1))
+                } else if epoch < o.epochs {
+                    try session.checkpointIfDue(TrainingPosition(step: step, epoch: epoch + 1))
+                }
+                if step % max(1, logEvery) == 0 || step == total {
+                    let elapsed = Date().timeIntervalSince(started), done = Double(losses.count)
                     let recent = losses.suffix(10)
-                    log(String(format: "  epoch %d step %d/%d  loss %.4f  %.2f s/step  ETA %.0f s", epoch + 1, step + 1, total,
-                               recent.reduce(0, +) / Float(recent.count), perStep, perStep * Double(total - step - 1)))
+                    log(String(format: "  epoch %d step %d/%d  loss %.4f  %.3f steps/s  %.1f utterances/s  ETA %.0f s", epoch, step, total,
+                               recent.reduce(0, +) / Float(recent.count), done / max(elapsed, 1e-9), Double(utterances) / max(elapsed, 1e-9),
+                               elapsed / max(done, 1) * Double(total - step)))
                 }
             }
         }
-        return losses
+        try session.checkpoint(TrainingPosition(step: step, epoch: o.epochs + 1, finished: true))
+        return Report(losses: losses, steps: losses.count, seconds: Date().timeIntervalSince(started), utterances: utterances)
     }
 
+    /// Most tokens a transcript of `seconds` of speech may have: 8 per second (about three times
+    /// a fast speaker's rate in Whisper tokens) plus 8. Without such a bound a decoder that is
+    /// unsure of a noisy or silent input can loop ("the the the …") up to the global maximum,
+    /// and the insertions push the WER far above 1; the guard treats ASR, VSR and AVSR alike.
+    public static func tokenBudget(seconds: Double) -> Int { 8 + Int((8 * max(0, seconds)).rounded(.up)) }
+
     /// Greedy (or beam) transcripts of `examples` for `task` at the given rates, `batch` at a time.
+    /// When every example of a group knows its duration, the group's `maxLength` is capped by
+    /// `tokenBudget` of its longest utterance.
     public static func transcribe(model: OmniAVSR, examples: [AVSRExample], task: AVSRTask, audioRate: Int, videoRate: Int,
                                   options: WhisperDecodingOptions, batch: Int = 8) throws -> [[Int]] {
         model.setTask(task)
@@ -159,7 +259,10 @@ public enum AVSRTrainer {
                 let video = use.video ? try stack(group.map { $0.videoFeatures! }).0 : nil
                 return try model.memory(task: task, audioStates: audio, audioRate: audioRate, videoFeatures: video, videoRate: videoRate).memory
             }
-            out += try model.whisper.decode(memory: memory, options: options).map(\.tokens)
+            var o = options
+            let durations = group.compactMap(\.seconds)
+            if durations.count == group.count, let longest = durations.max() { o.maxLength = min(o.maxLength, tokenBudget(seconds: longest)) }
+            out += try model.whisper.decode(memory: memory, options: o).map(\.tokens)
             start += group.count
         }
         return out

@@ -25,18 +25,22 @@ public final class OmniAVSR: Module {
     public let whisper: WhisperModel
     public let audio: MatryoshkaBranch
     public let video: MatryoshkaBranch?
+    /// Whether video tokens get Whisper's encoder position at their time (`videoTimeEmbedding`).
+    public let videoTimePositions: Bool
     /// The Omni-LoRAs on the decoder, by module path (`layers.0.self_attn.q_proj`, …).
     public private(set) var loras: [(path: String, adapter: TaskRoutedLoRA)] = []
 
     /// Wraps a (frozen) Whisper model. `videoDim` nil builds an audio-only model. LoRA rank =
     /// round(d / reductionFactor) and scale = alpha / reductionFactor (the adapter library's convention).
     public init(whisper: WhisperModel, videoDim: Int?, audioRates: [Int] = [1, 4, 16], videoRates: [Int] = [1, 2, 5],
-                loraMode: TaskLoRAMode = .sharedAndTask, reductionFactor: Int = 8, alpha: Float = 8, seed: UInt64 = 0) throws {
+                loraMode: TaskLoRAMode = .sharedAndTask, reductionFactor: Int = 8, alpha: Float = 8, seed: UInt64 = 0,
+                videoTimePositions: Bool = true) throws {
         // One Omni-AVSR per Whisper instance: the LoRAs are attached to its decoder's linears.
         if whisper.decoder.layers.items.first?.selfAttention.query.adapters.contains(where: { $0.name == "omni" }) == true {
             throw WhisperDecodeError("this Whisper model already carries an Omni-AVSR adapter; load a fresh copy of the model for another one")
         }
         self.whisper = whisper
+        self.videoTimePositions = videoTimePositions
         whisper.freeze()
         let d = whisper.config.dModel
         let root = SplitMix64(seed: seed)
@@ -85,6 +89,23 @@ public final class OmniAVSR: Module {
         }
     }
 
+    /// Whisper's encoder position rows at the centre times of `count` video windows of `rate`
+    /// frames, `[count, d]` (frozen). The decoder finds its place in the audio through the
+    /// positions the encoder mixed into its states; video tokens have none of their own, so
+    /// without this the cross-attention sees an unordered bag of mouth shapes. Frames are 25 fps
+    /// and encoder positions 50 Hz: window i covers positions [2ri, 2r(i+1)), centre 2ri + r
+    /// (clamped to the table), so a video token carries the time of the audio it goes with.
+    public func videoTimeEmbedding(count: Int, rate: Int) -> Tensor {
+        let table = whisper.encoder.embedPositions.weight
+        let rows = table.shape[0], d = table.shape[1]
+        var out = [Float](repeating: 0, count: count * d)
+        for i in 0..<count {
+            let p = min(rows - 1, 2 * rate * i + rate)
+            out.replaceSubrange((i * d)..<((i + 1) * d), with: table.storage[(p * d)..<((p + 1) * d)])
+        }
+        return Tensor(out, shape: [count, d])
+    }
+
     /// The decoder memory for `task`: compressed audio `[B, ⌈Ta/ra⌉, d]` and/or video tokens, concatenated,
     /// with a `[B, S]` mask (1 real, 0 padding) from the valid lengths (nil lengths = all valid).
     public func memory(task: AVSRTask, audioStates: Tensor?, audioLengths: [Int]? = nil, audioRate: Int,
@@ -93,7 +114,8 @@ public final class OmniAVSR: Module {
         var parts: [Tensor] = [], masks: [[[Float]]] = []
         func add(_ x: Tensor, _ lengths: [Int]?, _ rate: Int, _ branch: MatryoshkaBranch) throws {
             guard branch.rates.contains(rate) else { throw WhisperDecodeError("rate \(rate) is not one of the trained rates \(branch.rates)") }
-            let tokens = branch(x, rate: rate)
+            var tokens = branch(x, rate: rate)
+            if branch === video && videoTimePositions { tokens = tokens + videoTimeEmbedding(count: tokens.shape[1], rate: rate) }
             let lens = lengths ?? [Int](repeating: x.shape[1], count: x.shape[0])
             masks.append(lens.map { len in (0..<tokens.shape[1]).map { $0 < MatryoshkaBranch.pooledLength(len, rate: rate) ? 1 : 0 } })
             parts.append(tokens)

@@ -70,10 +70,12 @@ enum AVSRTrainCommand {
     // MARK: - train
 
     static let trainOptions: Set<String> = ["data", "val-data", "out", "model", "epochs", "batch", "lr", "seed", "rates", "lora-mode",
-                                            "reduction-factor", "alpha", "train-snr", "train-limit"]
+                                            "reduction-factor", "alpha", "train-snr", "train-limit", "visual-features",
+                                            "checkpoint-every", "resume", "log-every", "state-cache"]
+    static let trainFlags: Set<String> = ["video", "no-video-positions"]
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: trainOptions, flags: ["video"])
+        let a = try Arguments(args, options: trainOptions, flags: trainFlags)
         guard let out = a.string("out") else { throw ArgumentError.missingRequired("out") }
         let data = a.string("data", default: defaultDataFolder + "/train.tsv")
         try train(a, data: data, out: URL(fileURLWithPath: out))
@@ -81,7 +83,8 @@ enum AVSRTrainCommand {
     }
 
     @discardableResult
-    static func train(_ a: Arguments, data: String, out: URL) throws -> AVSRAdapterFile {
+    static func train(_ a: Arguments, data: String, out: URL, cache: EncoderCache? = nil) throws -> AVSRAdapterFile {
+        let cache = cache ?? EncoderCache(folder: a.string("state-cache").map { URL(fileURLWithPath: $0) })
         var o = AVSRTrainingOptions()
         o.epochs = try a.int("epochs", default: o.epochs)
         o.batchSize = try a.int("batch", default: o.batchSize)
@@ -94,6 +97,11 @@ enum AVSRTrainCommand {
         o.loraMode = a.string("lora-mode", default: o.loraMode)
         o.reductionFactor = try a.int("reduction-factor", default: o.reductionFactor)
         o.alpha = try a.float("alpha", default: o.alpha)
+        o.videoPositions = !a.has("no-video-positions")
+        o.visualFeatures = a.string("visual-features", default: "cls")
+        let every = try a.int("checkpoint-every", default: 0)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "0 (only at the end) or a number of steps") }
+        let run = TrainingRun(checkpointFolder: out, checkpointEvery: every, resumeFrom: a.string("resume").map { URL(fileURLWithPath: $0) })
         let trainSNRs = try conditions(a.list("train-snr", default: ["clean"]))
 
         var manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
@@ -106,33 +114,62 @@ enum AVSRTrainCommand {
         }
         let (whisper, tokenizer, folder) = try loadWhisper(a)
         // With --video every utterance needs frames; the frozen DINOv2 features are computed once.
-        let video = a.has("video") ? try AVSRVisualCommand.visualFeatures(manifest.items) : nil
+        let video = a.has("video") ? try AVSRVisualCommand.visualFeatures(manifest.items, kind: o.visualFeatures ?? "cls") : nil
         let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.first?.shape[1], options: o)
         let model = try file.makeModel(whisper: whisper)
         let recs = try recordings(manifest)
         var examples: [AVSRExample] = []
         for snr in trainSNRs {
             log("encoding \(recs.count) training utterances (\(conditionName(snr))) with the frozen Whisper encoder")
-            let states = try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: o.seed &+ 1000), log: log)
+            let states = try EncoderCache.states(cache, key: EncoderCache.key(model: folder, items: manifest.items, condition: conditionName(snr), seed: o.seed &+ 1000)) {
+                try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: o.seed &+ 1000), log: log)
+            }
             for (i, (s, item)) in zip(states, manifest.items).enumerated() {
-                examples.append(AVSRExample(audioStates: s, videoFeatures: video?[i], targets: tokenizer.encode(" " + item.transcript)))
+                examples.append(AVSRExample(audioStates: s, videoFeatures: video?[i], targets: tokenizer.encode(" " + item.transcript),
+                                            seconds: Double(recs[i].count) / 16_000))
             }
         }
-        try AVSRTrainer.train(model: model, examples: examples, prompt: prompt(whisper), endOfText: whisper.generation.endOfText,
-                              options: o, log: log)
+        let cpu = AVSRTuneCommand.processCPUSeconds()
+        let report = try AVSRTrainer.train(model: model, examples: examples, prompt: prompt(whisper), endOfText: whisper.generation.endOfText,
+                                           options: o, run: run, logEvery: try a.int("log-every", default: 10), log: log)
         try file.save(model, to: out)
-        log("adapter written to \(out.path)")
+        let results = TrainResults(steps: report.steps, seconds: report.seconds, cpuSeconds: AVSRTuneCommand.processCPUSeconds() - cpu,
+                                   stepsPerSecond: report.stepsPerSecond, utterancesPerSecond: report.utterancesPerSecond,
+                                   utterancesPerStep: report.steps > 0 ? report.utterances / report.steps : 0,
+                                   finalLoss: report.losses.suffix(10).reduce(0, +) / Float(max(1, min(10, report.losses.count))),
+                                   examples: examples.count, blasThreads: BLAS.threads)
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.keyEncodingStrategy = .convertToSnakeCase
+        try AtomicFile.write(Array(try e.encode(results)), to: out.appendingPathComponent("train_results.json"))
+        log(String(format: "adapter written to %@ (%d steps in %.1f s: %.3f steps/s, %.1f utterances/s, %.1f CPU s, %d BLAS threads)",
+                   out.path, report.steps, report.seconds, report.stepsPerSecond, report.utterancesPerSecond, results.cpuSeconds, BLAS.threads))
         return file
+    }
+
+    /// `train_results.json`: the speed of the training loop (encoder passes excluded: they run
+    /// once before it) and the last steps' mean loss.
+    struct TrainResults: Codable {
+        var steps: Int
+        var seconds: Double
+        var cpuSeconds: Double
+        var stepsPerSecond: Double
+        var utterancesPerSecond: Double
+        var utterancesPerStep: Int
+        var finalLoss: Float
+        var examples: Int
+        var blasThreads: Int
     }
 
     // MARK: - eval table
 
     /// WER of every (condition, rate) on a manifest, for an adapter or zero-shot Whisper (rate 1 only).
-    static func werTable(_ a: Arguments, data: String, adapter: String?) throws -> [String: Double] {
+    static func werTable(_ a: Arguments, data: String, adapter: String?, cache: EncoderCache? = nil) throws -> [String: Double] {
         let manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
         let limit = try a.int("limit", default: manifest.items.count)
         let items = Array(manifest.items.prefix(max(1, limit)))
-        let (whisper, tokenizer, _) = try loadWhisper(a)
+        let (whisper, tokenizer, folder) = try loadWhisper(a)
+        let cache = cache ?? EncoderCache(folder: a.string("state-cache").map { URL(fileURLWithPath: $0) })
         let model: OmniAVSR
         var rates = [1]
         if let adapter {
@@ -157,8 +194,10 @@ enum AVSRTrainCommand {
         print("WER on \(items.count) utterances of \(data) (\(adapter.map { "adapter \($0)" } ?? "zero-shot Whisper"); normaliser standard\(normaliser.numbersAsWords ? " + numbers as words" : ""))")
         print("condition   " + rates.map { "rate \($0)".padding(toLength: 10, withPad: " ", startingAt: 0) }.joined())
         for snr in conds {
-            let states = try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: 99), log: log)
-            let examples = states.map { AVSRExample(audioStates: $0, targets: []) }
+            let states = try EncoderCache.states(cache, key: EncoderCache.key(model: folder, items: items, condition: conditionName(snr), seed: 99)) {
+                try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: 99), log: log)
+            }
+            let examples = zip(states, recs).map { AVSRExample(audioStates: $0, targets: [], seconds: Double($1.count) / 16_000) }
             var row = conditionName(snr).padding(toLength: 12, withPad: " ", startingAt: 0)
             for r in rates {
                 let hyps = try AVSRTrainer.transcribe(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1, options: options)
@@ -177,7 +216,7 @@ enum AVSRTrainCommand {
         return table
     }
 
-    static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit"]
+    static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache"]
 
     static func evaluate(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video"])
@@ -189,46 +228,47 @@ enum AVSRTrainCommand {
         _ = try werTable(a, data: a.string("data", default: defaultDataFolder + "/test.tsv"), adapter: a.string("adapter"))
         return 0
     }
+}
 
-    // MARK: - demo
+/// Whisper encoder states of a set of recordings per condition, kept for the length of one
+/// command (the demo evaluates the same test utterances before and after adaptation; the
+/// frozen encoder gives the same states both times) and, with `--state-cache DIR`, on disk
+/// (`states-<FNV-1a of the key>.safetensors`, written atomically): repeated experiments on one
+/// data set then skip the encoder. The key names the model folder, the set's files, the
+/// condition and the noise seed, since babble mixes the other recordings of the same set.
+final class EncoderCache {
+    var entries: [String: [Tensor]] = [:]
+    let folder: URL?
 
-    /// The real-speech part of the issue's demo, short enough for `make demo`: zero-shot Whisper on 60
-    /// test prompts (clean and babble at 0 dB), Omni-AVSR (ST LoRA, rates 1/4/16) trained one epoch
-    /// on 160 training prompts (clean + 0 dB copies), and its WER table on the same 60 test prompts.
-    static func demo(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["out", "epochs", "limit", "train-limit", "model"], flags: ["audio-only"])
-        let data = URL(fileURLWithPath: defaultDataFolder)
-        if !FileManager.default.fileExists(atPath: data.appendingPathComponent("test.tsv").path) {
-            try makeData(out: data, seed: 7, valFraction: 0.1, testFraction: 0.2)
+    init(folder: URL? = nil) { self.folder = folder }
+
+    static func key(model: String, items: [SpeechManifest.Item], condition: String, seed: UInt64) -> String {
+        var h = FNV1a64()
+        for i in items { h.mix(i.audio.path) }
+        return "\(model)|\(items.count)|\(h.hex)|\(condition)|\(seed)"
+    }
+
+    static func states(_ cache: EncoderCache?, key: String, compute: () throws -> [Tensor]) throws -> [Tensor] {
+        if let hit = cache?.entries[key] { return hit }
+        var file: URL?
+        if let folder = cache?.folder {
+            var h = FNV1a64()
+            h.mix(key)
+            file = folder.appendingPathComponent("states-\(h.hex).safetensors")
+            if let f = file, FileManager.default.fileExists(atPath: f.path), let t = try? SafeTensors.read(f)["states"], t.rank == 3 {
+                let per = t.shape[1] * t.shape[2]
+                let out = (0..<t.shape[0]).map { Tensor(Array(t.storage[($0 * per)..<(($0 + 1) * per)]), shape: [t.shape[1], t.shape[2]]) }
+                cache?.entries[key] = out
+                return out
+            }
         }
-        let out = URL(fileURLWithPath: a.string("out", default: "runs/avsr-demo"))
-        var common = ["--limit", a.string("limit", default: "60")]
-        if let m = a.string("model") { common += ["--model", m] }
-        print("== zero-shot Whisper tiny.en")
-        _ = try werTable(try Arguments(common + ["--snr", "clean,0"], options: evalOptions, flags: ["print", "digits"]),
-                         data: data.appendingPathComponent("test.tsv").path, adapter: nil)
-        print("== Omni-AVSR training (Whisper decoder + ST Omni-LoRA, audio rates 1/4/16, clean + 0 dB training copies)")
-        var trainArgs = ["--epochs", a.string("epochs", default: "1"), "--train-snr", "clean,0",
-                         "--train-limit", a.string("train-limit", default: "160")]
-        if let m = a.string("model") { trainArgs += ["--model", m] }
-        try train(try Arguments(trainArgs, options: trainOptions, flags: []), data: data.appendingPathComponent("train.tsv").path, out: out)
-        print("== after adaptation")
-        _ = try werTable(try Arguments(common + ["--adapter", out.path, "--snr", "clean,0"], options: evalOptions, flags: ["print", "digits"]),
-                         data: data.appendingPathComponent("test.tsv").path, adapter: out.path)
-        if a.has("audio-only") { return 0 }
-        print("== audio-visual (SYNTHETIC visual stream): Omni-AVSR with ASR, VSR and AVSR tasks, video rates 1/2/5")
-        let av = URL(fileURLWithPath: AVSRVisualCommand.defaultFolder)
-        if !FileManager.default.fileExists(atPath: av.appendingPathComponent("test.tsv").path) {
-            try AVSRVisualCommand.makeAVData(out: av, trainPrompts: 120, testPrompts: 30, trainVoices: 2, maxWords: 8)
+        let s = try compute()
+        cache?.entries[key] = s
+        if let file, let first = s.first, s.allSatisfy({ $0.shape == first.shape }) {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try SafeTensors.write(["states": Tensor(Array(s.map(\.storage).joined()), shape: [s.count] + first.shape)],
+                                  metadata: ["key": key], to: file)
         }
-        let avOut = out.deletingLastPathComponent().appendingPathComponent(out.lastPathComponent + "-av")
-        var avArgs = ["--epochs", a.string("epochs", default: "1"), "--train-snr", "clean,0"]
-        if let m = a.string("model") { avArgs += ["--model", m] }
-        try train(try Arguments(avArgs + ["--video"], options: trainOptions, flags: ["video"]), data: av.appendingPathComponent("train.tsv").path, out: avOut)
-        var evalArgs = ["--adapter", avOut.path, "--snr", "clean,0"]
-        if let m = a.string("model") { evalArgs += ["--model", m] }
-        _ = try AVSRVisualCommand.avTable(try Arguments(evalArgs, options: evalOptions, flags: ["print", "digits", "video"]),
-                                          data: av.appendingPathComponent("test.tsv").path, adapter: avOut.path)
-        return 0
+        return s
     }
 }

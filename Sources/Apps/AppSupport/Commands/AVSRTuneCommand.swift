@@ -22,14 +22,21 @@ public enum AVSRTuneCommand: Command {
                                [--rates 1,4,16] [--lora-mode shared|task|shared+task] [--train-snr clean,0] [--seed 42]
           Omni-AVSR on the frozen Whisper: Matryoshka audio compression (a rate drawn per step, one
           projector per rate) and Omni-LoRA on the decoder's self/cross-attention q and v.
+          --checkpoint-every N / --resume DIR: checkpoints and a bit-identical resume after a kill;
+          --video [--visual-features cls|patch-mean|cls+patch-mean] [--no-video-positions]: the AV set;
+          --state-cache DIR keeps the frozen encoder's states on disk (also for eval); --log-every N.
+          Writes the adapter and train_results.json (steps/s, utterances/s of the training loop).
                avsr-tune eval [--data data/speech/test.tsv] [--adapter DIR] [--rates 1,4,16] [--snr clean,0] [--limit N] [--print]
           WER table per babble condition (SNR in dB; babble = 4 other utterances of the set) and rate;
           without --adapter: zero-shot Whisper. Digits are compared as words unless --digits.
                avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--test-prompts 30] [--train-voices 2]
           SYNTHETIC audio-visual set: espeak-ng voices speak short prompts; mouth frames (56 px, 25 fps)
           are rendered from its phoneme timings (visemes). train/eval take --video for it (DINOv2 features).
-               avsr-tune demo [--audio-only]   make-data if needed, zero-shot table, training, table after
-          adaptation; then the synthetic audio-visual set, Omni-AVSR on ASR/VSR/AVSR and its table
+               avsr-tune probe-visual [--data data/avsr-synthetic] [--limit 80]
+          linear viseme probe of the frozen visual features (and pooled pixels) on a held-out voice.
+               avsr-tune demo [--short] [--audio-only]   make-data if needed, zero-shot table, training,
+          table after adaptation; then the synthetic audio-visual set, Omni-AVSR on ASR/VSR/AVSR and its
+          table at clean / 0 / −5 dB (--short: the small version `make demo` runs)
         options:
           --model DIR          CTranslate2 (model.bin) or Hugging Face Whisper folder
           --beam N             1 = greedy (default), N > 1 = beam search of width N
@@ -51,9 +58,10 @@ public enum AVSRTuneCommand: Command {
             return try evaluate(rest)
         case "make-data": return try AVSRTrainCommand.makeData(rest)
         case "make-av-data": return try AVSRVisualCommand.makeAVData(rest)
+        case "probe-visual": return try AVSRVisualCommand.probe(rest)
         case "train": return try AVSRTrainCommand.train(rest)
-        case "demo": return try AVSRTrainCommand.demo(rest)
-        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, train or demo")
+        case "demo": return try AVSRDemoCommand.run(rest)
+        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, make-av-data, probe-visual, train or demo")
         }
     }
 

@@ -40,54 +40,158 @@ enum AVSRVisualCommand {
 
     // MARK: - visual front end
 
-    /// DINOv2-small (frozen) class-token features of every frame of every utterance: `[T, 384]`.
-    static func visualFeatures(_ items: [SpeechManifest.Item], model: String? = nil) throws -> [Tensor] {
-        let backbone = try VisionBackbone.load(model: model)
-        backbone.module.eval()
-        // The backbone's own preprocessing constants (ImageNet's for DINOv2), grey replicated to RGB.
-        let mean = backbone.normalization.mean, std = backbone.normalization.std
+    /// The per-frame feature kinds `visualFeatures` computes.
+    static let featureKinds = ["cls", "patch-mean", "cls+patch-mean"]
+
+    /// The features file cached beside an utterance's frames (default backbone only): DINOv2's
+    /// class token and mean patch token side by side, `[T, 768]`; each kind is a column range.
+    static func featureCacheURL(forAudio audio: URL) -> URL {
+        audio.deletingPathExtension().appendingPathExtension("dinov2-cls-patchmean.safetensors")
+    }
+
+    /// Frozen DINOv2-small features of every frame of every utterance, `[T, D]`: its normalised
+    /// class token (`cls`, D = 384), the mean of its normalised patch tokens (`patch-mean`), or
+    /// both concatenated (D = 768). A 56-px mouth is a 4 × 4 grid of 14-px patches; the class
+    /// token summarises the image for ImageNet-like content, while the patch tokens keep the
+    /// local shape of the lips, so the probe compares them. With the default model one pass
+    /// gives both and is cached beside the frames (written atomically).
+    static func visualFeatures(_ items: [SpeechManifest.Item], kind: String = "cls", model: String? = nil) throws -> [Tensor] {
+        guard featureKinds.contains(kind) else { throw ArgumentError.badValue("visual-features", kind, expected: featureKinds.joined(separator: ", ")) }
         var out: [Tensor] = []
+        var backbone: VisionBackbone?
         let started = Date()
         for (n, item) in items.enumerated() {
             guard let frames = try SyntheticAVSet.frames(forAudio: item.audio) else {
                 throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; --video needs frames for every one")
             }
-            let t = frames.shape[0], h = frames.shape[1], w = frames.shape[2]
-            guard h % 14 == 0, w % 14 == 0 else { throw SpeechManifestError("\(item.audio.path): frames are \(h)×\(w); DINOv2 needs multiples of 14") }
-            var feats: [Float] = []
-            for start in stride(from: 0, to: t, by: 32) {
-                let count = min(32, t - start)
-                var pixels = [Float](repeating: 0, count: count * 3 * h * w)
-                for f in 0..<count {
-                    for c in 0..<3 {
-                        for i in 0..<(h * w) {
-                            pixels[((f * 3 + c) * h * w) + i] = (frames.storage[(start + f) * h * w + i] - mean[c]) / std[c]
-                        }
-                    }
-                }
-                feats += try withoutGrad { try backbone.imageFeatures(Tensor(pixels, shape: [count, 3, h, w])) }.storage
+            let cache = featureCacheURL(forAudio: item.audio)
+            var both: Tensor?
+            if model == nil, FileManager.default.fileExists(atPath: cache.path), let f = try? SafeTensors.read(cache)["features"],
+               f.rank == 2, f.shape[0] == frames.shape[0], f.shape[1] % 2 == 0 {
+                both = f
             }
-            out.append(Tensor(feats, shape: [t, backbone.featureDim]))
-            if (n + 1) % 40 == 0 || n + 1 == items.count {
-                log(String(format: "  visual features %d/%d utterances (%.1f s)", n + 1, items.count, Date().timeIntervalSince(started)))
+            if both == nil {
+                if backbone == nil {
+                    backbone = try VisionBackbone.load(model: model)
+                    backbone!.module.eval()
+                }
+                let f = try features(of: frames, backbone: backbone!, name: item.audio.path)
+                if model == nil && f.shape[1] % 2 == 0 {
+                    try SafeTensors.write(["features": f], metadata: ["kind": "cls+patch-mean", "model": "dinov2-small"], to: cache)
+                }
+                both = f
+                if (n + 1) % 40 == 0 || n + 1 == items.count {
+                    log(String(format: "  visual features %d/%d utterances (%.1f s)", n + 1, items.count, Date().timeIntervalSince(started)))
+                }
+            }
+            let f = both!, half = f.shape[1] / 2
+            switch kind {
+            case "cls": out.append(f.slice(axis: 1, 0..<half))
+            case "patch-mean": out.append(f.slice(axis: 1, half..<f.shape[1]))
+            default: out.append(f)
             }
         }
         return out
     }
 
+    /// One utterance's `[T, D]` features from its `[T, H, W]` grey frames.
+    /// (A non-DINOv2 backbone gives its image feature twice, so every kind has a column range.)
+    static func features(of frames: Tensor, backbone: VisionBackbone, name: String) throws -> Tensor {
+        // The backbone's own preprocessing constants (ImageNet's for DINOv2), grey replicated to RGB.
+        let mean = backbone.normalization.mean, std = backbone.normalization.std
+        let t = frames.shape[0], h = frames.shape[1], w = frames.shape[2]
+        guard h % 14 == 0, w % 14 == 0 else { throw SpeechManifestError("\(name): frames are \(h)×\(w); DINOv2 needs multiples of 14") }
+        var feats: [Float] = []
+        var width = 0
+        for start in stride(from: 0, to: t, by: 32) {
+            let count = min(32, t - start)
+            var pixels = [Float](repeating: 0, count: count * 3 * h * w)
+            for f in 0..<count {
+                for c in 0..<3 {
+                    for i in 0..<(h * w) {
+                        pixels[((f * 3 + c) * h * w) + i] = (frames.storage[(start + f) * h * w + i] - mean[c]) / std[c]
+                    }
+                }
+            }
+            let x = Tensor(pixels, shape: [count, 3, h, w])
+            let rows: Tensor = try withoutGrad {
+                guard let dino = backbone.module as? Dinov2Model else {
+                    let f = try backbone.imageFeatures(x)
+                    return Tensor.concat([f, f], axis: 1)
+                }
+                let out = try dino(x)
+                let tokens = out.lastHiddenState, n = tokens.shape[1]
+                guard let cls = out.poolerOutput else { throw SpeechManifestError("\(name): DINOv2 gave no class token") }
+                return Tensor.concat([cls, tokens.slice(axis: 1, 1..<n).mean(axis: 1)], axis: 1)
+            }
+            width = rows.shape[1]
+            feats += rows.storage
+        }
+        return Tensor(feats, shape: [t, width])
+    }
+
+    // MARK: - probe-visual
+
+    /// `avsr-tune probe-visual`: a linear viseme probe of each feature kind (and of the raw
+    /// pixels, 14 × 14 average-pooled) on the synthetic set's frames: fit on the training voices,
+    /// accuracy on the held-out voice's frames.
+    static func probe(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["data", "kinds", "limit", "steps"], flags: [])
+        let folder = URL(fileURLWithPath: a.string("data", default: defaultFolder))
+        let limit = try a.int("limit", default: 80)
+        func split(_ name: String) throws -> [SpeechManifest.Item] {
+            let items = try SpeechManifest(contentsOf: folder.appendingPathComponent(name + ".tsv")).items
+            guard limit < items.count else { return items }
+            return (0..<limit).map { items[$0 * items.count / limit] }
+        }
+        let train = try split("train"), test = try split("test")
+        func labels(_ items: [SpeechManifest.Item]) throws -> [Int] {
+            try items.flatMap { item -> [Int] in
+                guard let v = try SyntheticAVSet.visemes(forAudio: item.audio) else {
+                    throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no viseme labels; rebuild the set with make-av-data")
+                }
+                return v
+            }
+        }
+        let ytr = try labels(train), yte = try labels(test)
+        func stacked(_ xs: [Tensor]) -> Tensor { Tensor(Array(xs.map(\.storage).joined()), shape: [xs.reduce(0) { $0 + $1.shape[0] }, xs[0].shape[1]]) }
+        func pixels(_ items: [SpeechManifest.Item]) throws -> Tensor {
+            stacked(try items.map { item in
+                let f = try SyntheticAVSet.frames(forAudio: item.audio)!
+                let t = f.shape[0], h = f.shape[1], w = f.shape[2], ph = h / 4, pw = w / 4
+                var v = [Float](repeating: 0, count: t * ph * pw)
+                for k in 0..<t { for y in 0..<(ph * 4) { for x in 0..<(pw * 4) {
+                    v[(k * ph + y / 4) * pw + x / 4] += f.storage[(k * h + y) * w + x] / 16
+                } } }
+                return Tensor(v, shape: [t, ph * pw])
+            })
+        }
+        print("linear viseme probe (\(Viseme.allCases.count) classes) on \(train.count) training-voice and \(test.count) held-out-voice utterances of \(folder.path)")
+        let steps = try a.int("steps", default: 300)
+        for kind in try a.list("kinds", default: ["pixels"] + featureKinds) {
+            let (xtr, xte) = kind == "pixels" ? (try pixels(train), try pixels(test))
+                : (stacked(try visualFeatures(train, kind: kind)), stacked(try visualFeatures(test, kind: kind)))
+            let r = try VisemeProbe.fit(train: xtr, trainLabels: ytr, test: xte, testLabels: yte, classes: Viseme.allCases.count, steps: steps)
+            print(String(format: "  %-16@ dim %4d  train acc %.3f  held-out voice acc %.3f  (majority class %.3f; %d / %d frames)",
+                         kind, xtr.shape[1], r.trainAccuracy, r.testAccuracy, r.majorityAccuracy, r.trainFrames, r.testFrames))
+        }
+        return 0
+    }
+
     // MARK: - AV table
 
     /// WER per condition × task × rate (pair) for an AV adapter on a manifest with frames.
-    static func avTable(_ a: Arguments, data: String, adapter: String) throws -> [String: Double] {
+    static func avTable(_ a: Arguments, data: String, adapter: String, cache: EncoderCache? = nil) throws -> [String: Double] {
         let manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
         let items = Array(manifest.items.prefix(max(1, try a.int("limit", default: manifest.items.count))))
-        let (whisper, tokenizer, _) = try AVSRTrainCommand.loadWhisper(a)
+        let (whisper, tokenizer, modelFolder) = try AVSRTrainCommand.loadWhisper(a)
+        let cache = cache ?? EncoderCache(folder: a.string("state-cache").map { URL(fileURLWithPath: $0) })
         let (config, model) = try AVSRAdapterFile.load(URL(fileURLWithPath: adapter), whisper: whisper)
         guard config.videoDim != nil else { throw SpeechManifestError("\(adapter): an audio-only adapter; evaluate it without --video") }
         var normaliser = TranscriptNormaliser.standard
         normaliser.numbersAsWords = !a.has("digits")
         let options = WhisperDecodingOptions(beamSize: try a.int("beam", default: 1), maxLength: try a.int("max-length", default: 96))
-        let video = try visualFeatures(items)
+        let video = try visualFeatures(items, kind: config.options.visualFeatures ?? "cls")
         let recs = try items.map { try AudioFile.readMono($0.audio) }
         let refs = items.map(\.transcript)
         var table: [String: Double] = [:]
@@ -100,8 +204,10 @@ enum AVSRVisualCommand {
         var vsrDone = false
         for snr in try AVSRTrainCommand.conditions(a.list("snr", default: ["clean", "0"])) {
             let cond = AVSRTrainCommand.conditionName(snr)
-            let states = try AVSRTrainer.encodeAudio(model: whisper, recordings: try AVSRTrainCommand.noisy(recs, snr: snr, seed: 99), log: log)
-            let examples = zip(states, video).map { AVSRExample(audioStates: $0, videoFeatures: $1, targets: []) }
+            let states = try EncoderCache.states(cache, key: EncoderCache.key(model: modelFolder, items: items, condition: cond, seed: 99)) {
+                try AVSRTrainer.encodeAudio(model: whisper, recordings: try AVSRTrainCommand.noisy(recs, snr: snr, seed: 99), log: log)
+            }
+            let examples = zip(zip(states, video), recs).map { AVSRExample(audioStates: $0.0, videoFeatures: $0.1, targets: [], seconds: Double($1.count) / 16_000) }
             var line = "\(cond.padding(toLength: 8, withPad: " ", startingAt: 0)) ASR  "
             for r in ar {
                 let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1, options: options))
