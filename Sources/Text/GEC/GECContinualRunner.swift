@@ -40,7 +40,7 @@ public final class GECContinualRunner {
         let trains = domains.map { limited($0.train, o.maxTrain) }
         let tests = domains.map { limited($0.test, o.maxTest) }
         let devs = domains.map { limited($0.dev, o.maxDev) }
-        let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags, transforms: o.transforms)
+        let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags, transforms: o.transforms, minCount: o.minTagCount)
         let firstAdapter = o.method == .olora ? "task0" : "default"
         let tagger = try GECTagger(modelFolder: modelFolder, vocabulary: vocab, options: o.resolvedModel, encoderAdapter: firstAdapter)
         self.tagger = tagger
@@ -51,12 +51,14 @@ public final class GECContinualRunner {
         let counts = tagger.model.parameterCounts()
         log("gec-cl: \(o.method.rawValue) on \(modelFolder): \(vocab.count) tags; \(tagger.trainableParameters().reduce(0) { $0 + $1.1.count }) of \(counts.total) parameters train; order \(domains.map(\.name).joined(separator: " → "))")
 
-        var lastMaxMatch: [MaxMatchCounts] = []
+        var correction = o.correction
+        var lastMaxMatch: [MaxMatchCounts] = [], lastTypes: [GECErrorTypes.Report] = []
         func evaluateAll(_ label: String, maxMatch: Bool = false) throws -> [EditCounts] {
             let t0 = Date()
-            let evals = try tests.map { try tagger.evaluate($0, options: o.correction, maxMatch: maxMatch) }
+            let evals = try tests.map { try tagger.evaluate($0, options: correction, maxMatch: maxMatch) }
             let row = evals.map(\.score.counts)
             lastMaxMatch = evals.compactMap { $0.maxMatch?.counts }
+            lastTypes = evals.map(\.types)
             log("gec-cl: \(label): F0.5 " + zip(domains, row).map { "\($0.name) \(String(format: "%.3f", $1.f05))" }.joined(separator: ", ")
                 + String(format: " (%.1fs)", Date().timeIntervalSince(t0)))
             return row
@@ -75,6 +77,11 @@ public final class GECContinualRunner {
             let choice = try trainDomain(t, domain.name, items[t], dev: devs[t], tagger: tagger, params: params, state: &state)
             kept.append(choice.epoch); devScores.append(choice.devF05)
             try state.finishDomain(t, items[t], tagger: tagger, params: params)
+            if o.tuneCorrection, !devs[t].isEmpty {
+                let tuned = try tagger.tuneCorrection(on: devs[t], base: o.correction)
+                correction = tuned.options
+                log(String(format: "  %@: keep bias %.2f, min confidence %.2f (dev F0.5 %.4f)", domain.name, correction.keepBias, correction.minConfidence, tuned.f05))
+            }
             trainSeconds += Date().timeIntervalSince(t0)
             rows.append(try evaluateAll("after \(domain.name) (\(t + 1)/\(domains.count))", maxMatch: t == domains.count - 1))
         }
@@ -85,7 +92,8 @@ public final class GECContinualRunner {
             method: o.method.rawValue, domains: domains.map(\.name), matrix: matrix, baseline: baseline.map(\.f05),
             averagePerformance: metrics.averagePerformance, backwardTransfer: metrics.backwardTransfer, forwardTransfer: metrics.forwardTransfer,
             final: zip(domains, rows.last ?? []).enumerated().map { i, p in
-                .init(domain: p.0.name, counts: p.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil)
+                .init(domain: p.0.name, counts: p.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil,
+                      types: i < lastTypes.count ? lastTypes[i] : nil)
             },
             trainableParameters: trainable, totalParameters: counts.total, tags: vocab.count,
             trainSeconds: trainSeconds, wallSeconds: Date().timeIntervalSince(started), seed: o.seed,
@@ -94,11 +102,20 @@ public final class GECContinualRunner {
         return result
     }
 
-    /// Masks each `$KEEP` label with probability 1 − share (the start slot and edits stay).
+    /// Masks each `$KEEP` label with probability 1 − share. The start slot and edits stay, and so
+    /// do the keeps of the words right before and after an edit: without them the tagger never
+    /// learns which of two neighbours to edit and rewrites both (it deleted both copies of a
+    /// doubled word).
     static func maskKeep(_ items: [GECTrainingItem], share: Double, rng: inout SplitMix64) -> [GECTrainingItem] {
         items.map { item in
             var it = item
-            for i in 1..<max(it.labels.count, 1) where it.labels[i] == GECTagVocabulary.keepID {
+            let labelled = it.labels.indices.filter { it.labels[$0] != LabelAlignment.ignoreIndex }
+            var kept = Set<Int>()
+            for (k, i) in labelled.enumerated() where it.labels[i] != GECTagVocabulary.keepID {
+                if k > 0 { kept.insert(labelled[k - 1]) }
+                if k + 1 < labelled.count { kept.insert(labelled[k + 1]) }
+            }
+            for i in 1..<max(it.labels.count, 1) where it.labels[i] == GECTagVocabulary.keepID && !kept.contains(i) {
                 if Double(rng.next() >> 11) / Double(1 << 53) >= share { it.labels[i] = LabelAlignment.ignoreIndex }
             }
             return it
@@ -115,7 +132,12 @@ public final class GECContinualRunner {
         var bestWeights: [[Float]] = []
         let steps = ((items.count + o.batchSize - 1) / o.batchSize) * o.epochs
         let schedule = LRSchedule.linear(warmup: Int((Double(steps) * o.warmupRatio).rounded()), total: steps)
-        let optimizer = AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let isHead = { (n: String) in n.hasPrefix("classifier.") }
+        let optimizer = OptimizerGroups([
+            .init(AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)) { !isHead($0) },
+            .init(AdamW(learningRate: o.effectiveLearningRate * o.headLearningRateScale, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm),
+                  scale: o.headLearningRateScale, owns: isHead),
+        ])
         var step = 0
         for epoch in 1...o.epochs {
             var rng = SplitMix64(seed: o.seed).fork(UInt64(1000 * t + epoch))
