@@ -56,6 +56,8 @@ struct GECContinualProgress: Codable, Equatable {
     var trainable = 0
     var trainSeconds = 0.0
     var memory = GECMethodMemory()
+    /// The correction settings `--tune-correction` chose on the last finished domain's dev split.
+    var correction: GECCorrectionOptions? = nil
 
     /// O-LoRA adapters that exist at this point (`task0` … `task<n−1>`).
     var oloraAdapters: Int { max(1, started ? domain + 1 : domain) }

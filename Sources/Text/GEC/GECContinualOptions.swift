@@ -40,6 +40,10 @@ public struct GECContinualOptions: Sendable, Equatable {
     public var keepLabelShare = 0.2
     /// Size of the tag vocabulary ($KEEP, $DELETE and the most frequent others).
     public var maxTags = 500
+    /// Tags seen fewer times in the training pairs are left out of the vocabulary (unlearnable).
+    public var minTagCount = 1
+    /// The head's learning rate relative to the encoder adapter's (a fresh random head learns faster).
+    public var headLearningRateScale = 1.0
     /// Suffix and case transform tags (`$SUFFIX_-x+y`, `$CASE_…`) instead of word replacements.
     /// Off by default: on the embedded benchmark they turned the many undecidable noun-number
     /// errors (both forms grammatical) into one frequent label and the tagger stopped editing
@@ -55,6 +59,9 @@ public struct GECContinualOptions: Sendable, Equatable {
     public var selectOnDev = false
     /// Stop a domain's training after this many epochs without a better dev F0.5 (0: never early).
     public var patience = 0
+    /// After each domain, choose `keepBias` and `minConfidence` on its dev split
+    /// (`GECTagger.tuneCorrection`) for the evaluations that follow.
+    public var tuneCorrection = false
     // Replay.
     public var replayCapacity = 200
     public var replayPerBatch = 8
@@ -91,6 +98,8 @@ public struct GECContinualOptions: Sendable, Equatable {
         if let lr = learningRate, !(lr > 0 && lr < 1) { throw bad("--lr must be in (0, 1) (got \(lr))") }
         if !(keepLabelShare > 0 && keepLabelShare <= 1) { throw bad("--keep-share must be in (0, 1] (got \(keepLabelShare))") }
         if maxTags < 2 { throw bad("--max-tags must be at least 2 (got \(maxTags))") }
+        if minTagCount < 1 { throw bad("--min-tag-count must be at least 1 (got \(minTagCount))") }
+        if !(headLearningRateScale > 0) { throw bad("--head-lr-scale must be positive (got \(headLearningRateScale))") }
         if model.rank < 1 { throw bad("--r must be at least 1 (got \(model.rank))") }
         if correction.iterations < 1 { throw bad("--iterations must be at least 1 (got \(correction.iterations))") }
         if replayCapacity < 0 || replayPerBatch < 0 { throw bad("--replay-size and --replay-per-batch must not be negative") }

@@ -11,7 +11,10 @@ public struct GECContinualResult: Codable, Sendable, Equatable {
         /// The M² scorer's counts and P / R / F0.5 on the same corrections.
         public var m2Correct: Int?, m2Proposed: Int?, m2Gold: Int?
         public var m2Precision: Double?, m2Recall: Double?, m2F05: Double?
-        public init(domain: String, counts c: EditCounts, maxMatch m: MaxMatchCounts? = nil) {
+        /// Recall and precision per injected error type (`GECErrorTypes`).
+        public var types: GECErrorTypes.Report?
+        public init(domain: String, counts c: EditCounts, maxMatch m: MaxMatchCounts? = nil, types: GECErrorTypes.Report? = nil) {
+            self.types = types
             self.domain = domain
             tp = c.tp; fp = c.fp; fn = c.fn
             precision = c.precision; recall = c.recall; f05 = c.f05
@@ -24,6 +27,7 @@ public struct GECContinualResult: Codable, Sendable, Equatable {
             case domain, tp, fp, fn, precision, recall, f05
             case m2Correct = "m2_correct", m2Proposed = "m2_proposed", m2Gold = "m2_gold"
             case m2Precision = "m2_precision", m2Recall = "m2_recall", m2F05 = "m2_f05"
+            case types = "by_type"
         }
     }
 
@@ -81,6 +85,7 @@ public struct GECContinualResult: Codable, Sendable, Equatable {
             var line = String(format: "  %@ P %.4f R %.4f F0.5 %.4f (TP %d FP %d FN %d)", pad(d.domain), d.precision, d.recall, d.f05, d.tp, d.fp, d.fn)
             if let p = d.m2Precision, let r = d.m2Recall, let f = d.m2F05 { line += String(format: "; M2 P %.4f R %.4f F0.5 %.4f", p, r, f) }
             lines.append(line)
+            if let t = d.types, !t.line.isEmpty { lines.append("    recalled by error type: " + t.line) }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -46,7 +46,7 @@ public final class GECContinualRunner {
         let trains = domains.map { limited($0.train, o.maxTrain) }
         let tests = domains.map { limited($0.test, o.maxTest) }
         let devs = domains.map { limited($0.dev, o.maxDev) }
-        let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags, transforms: o.transforms)
+        let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags, transforms: o.transforms, minCount: o.minTagCount)
         let firstAdapter = o.method == .olora ? "task0" : "default"
         let tagger = try GECTagger(modelFolder: modelFolder, vocabulary: vocab, options: o.resolvedModel, encoderAdapter: firstAdapter)
         self.tagger = tagger
@@ -68,12 +68,15 @@ public final class GECContinualRunner {
             log("gec-cl: data parallel, \(world.size) ranks: each takes its slice of every --batch \(o.batchSize) (replay included); \(bytes) bytes all-reduced per step")
         }
 
-        var lastMaxMatch: [MaxMatchCounts] = []
+        var correction = o.correction
+        var lastMaxMatch: [MaxMatchCounts] = [], lastTypes: [GECErrorTypes.Report] = []
         func evaluateAll(_ label: String, maxMatch: Bool = false) throws -> [EditCounts] {
             let t0 = Date()
+            lastTypes = []
             let scores = try leaderScores(world, count: tests.count * (maxMatch ? 6 : 3)) {
                 try tests.flatMap { test -> [Int] in
-                    let e = try tagger.evaluate(test, options: o.correction, maxMatch: maxMatch)
+                    let e = try tagger.evaluate(test, options: correction, maxMatch: maxMatch)
+                    lastTypes.append(e.types)   // on the leader only: rank 0 alone writes the results
                     let c = e.score.counts, m = e.maxMatch?.counts ?? MaxMatchCounts()
                     return [c.tp, c.fp, c.fn] + (maxMatch ? [m.correct, m.proposed, m.gold] : [])
                 }
@@ -98,6 +101,7 @@ public final class GECContinualRunner {
             let best = try checkpointer.restore(ckpt, progress: saved, file: file, tagger: tagger, params: tagger.trainableParameters(), state: state)
             p = saved
             lastMaxMatch = saved.lastMaxMatch
+            if let c = saved.correction { correction = c }
             globalStep = ckpt.position.step
             if saved.started { resumed = (ckpt.optimizer, best) }
             log("gec-cl: resumed from \(file) at step \(globalStep): " + (saved.domain == domains.count ? "all domains done"
@@ -138,6 +142,13 @@ public final class GECContinualRunner {
             resumed = nil
             p.kept.append(choice.epoch); p.devScores.append(choice.devF05)
             try state.finishDomain(t, tagger: tagger, params: params)
+            if o.tuneCorrection, !devs[t].isEmpty {
+                // Every rank tunes on the same dev split with the same weights: same result.
+                let tuned = try tagger.tuneCorrection(on: devs[t], base: o.correction)
+                correction = tuned.options
+                p.correction = correction
+                log(String(format: "  %@: keep bias %.2f, min confidence %.2f (dev F0.5 %.4f)", domain.name, correction.keepBias, correction.minConfidence, tuned.f05))
+            }
             p.trainSeconds += Date().timeIntervalSince(t0)
             p.rows.append(try evaluateAll("after \(domain.name) (\(t + 1)/\(domains.count))", maxMatch: t == domains.count - 1))
             p.domain = t + 1
@@ -157,7 +168,8 @@ public final class GECContinualRunner {
             method: o.method.rawValue, domains: domains.map(\.name), matrix: matrix, baseline: p.baseline.map(\.f05),
             averagePerformance: metrics.averagePerformance, backwardTransfer: metrics.backwardTransfer, forwardTransfer: metrics.forwardTransfer,
             final: zip(domains, rows.last ?? []).enumerated().map { i, d in
-                .init(domain: d.0.name, counts: d.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil)
+                .init(domain: d.0.name, counts: d.1, maxMatch: i < lastMaxMatch.count ? lastMaxMatch[i] : nil,
+                      types: i < lastTypes.count ? lastTypes[i] : nil)
             },
             trainableParameters: p.trainable, totalParameters: counts.total, tags: vocab.count,
             trainSeconds: p.trainSeconds, wallSeconds: Date().timeIntervalSince(started), seed: o.seed,
@@ -183,11 +195,20 @@ public final class GECContinualRunner {
         return buffer.map { Int($0.rounded()) }
     }
 
-    /// Masks each `$KEEP` label with probability 1 − share (the start slot and edits stay).
+    /// Masks each `$KEEP` label with probability 1 − share. The start slot and edits stay, and so
+    /// do the keeps of the words right before and after an edit: without them the tagger never
+    /// learns which of two neighbours to edit and rewrites both (it deleted both copies of a
+    /// doubled word).
     static func maskKeep(_ items: [GECTrainingItem], share: Double, rng: inout SplitMix64) -> [GECTrainingItem] {
         items.map { item in
             var it = item
-            for i in 1..<max(it.labels.count, 1) where it.labels[i] == GECTagVocabulary.keepID {
+            let labelled = it.labels.indices.filter { it.labels[$0] != LabelAlignment.ignoreIndex }
+            var kept = Set<Int>()
+            for (k, i) in labelled.enumerated() where it.labels[i] != GECTagVocabulary.keepID {
+                if k > 0 { kept.insert(labelled[k - 1]) }
+                if k + 1 < labelled.count { kept.insert(labelled[k + 1]) }
+            }
+            for i in 1..<max(it.labels.count, 1) where it.labels[i] == GECTagVocabulary.keepID && !kept.contains(i) {
                 if Double(rng.next() >> 11) / Double(1 << 53) >= share { it.labels[i] = LabelAlignment.ignoreIndex }
             }
             return it
@@ -217,7 +238,12 @@ public final class GECContinualRunner {
         let batches = (items.count + o.batchSize - 1) / o.batchSize
         let steps = batches * o.epochs
         let schedule = LRSchedule.linear(warmup: Int((Double(steps) * o.warmupRatio).rounded()), total: steps)
-        let optimizer = AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let isHead = { (n: String) in n.hasPrefix("classifier.") }
+        let optimizer = OptimizerGroups([
+            .init(AdamW(learningRate: o.effectiveLearningRate, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)) { !isHead($0) },
+            .init(AdamW(learningRate: o.effectiveLearningRate * o.headLearningRateScale, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm),
+                  scale: o.headLearningRateScale, owns: isHead),
+        ])
         if let saved = resumed?.optimizer, !saved.isEmpty {
             do { try optimizer.loadStateDict(saved, for: params) } catch {
                 throw TrainingCheckpointError.mismatch(file: "the checkpoint", differences: ["\(error)"])

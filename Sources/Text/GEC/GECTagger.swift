@@ -228,11 +228,32 @@ public final class GECTagger {
         return current
     }
 
+    /// GECToR's inference tweak tuned on held-out sentences: every (keep bias, minimum
+    /// confidence) pair of the grid corrects `dev`, and the pair with the highest ERRANT F0.5
+    /// wins (ties: the earlier pair, so the grid's order states the preference; the default grid
+    /// starts with no bias). Dev scores only, never test.
+    public func tuneCorrection(on dev: [GECExample], base: GECCorrectionOptions = GECCorrectionOptions(),
+                               keepBiases: [Float] = [0, 0.1, 0.2, 0.3, 0.4], minConfidences: [Float] = [0, 0.3, 0.5])
+        throws -> (options: GECCorrectionOptions, f05: Double) {
+        var best = (options: base, f05: -1.0)
+        for kb in keepBiases {
+            for mc in minConfidences {
+                var o = base
+                o.keepBias = kb; o.minConfidence = mc
+                let f = try evaluate(dev, options: o).score.counts.f05
+                if f > best.f05 { best = (o, f) }
+            }
+        }
+        return best
+    }
+
     /// What `evaluate` returns: ERRANT (`cs`) and M² scores of the corrected sentences.
     public struct Evaluation {
         public var score: ERRANTScorer.CorpusResult
         public var maxMatch: MaxMatchScorer.CorpusResult?
         public var hypotheses: [String]
+        /// Recall and precision per injected error type (`GECErrorTypes`).
+        public var types: GECErrorTypes.Report
     }
 
     /// Corrects and scores examples (ERRANT `cs` mode; also the M² scorer when `maxMatch`).
@@ -241,6 +262,7 @@ public final class GECTagger {
         let src = examples.map(\.source), refs = examples.map(\.references)
         let score = try GECEvaluation.score(sources: src, hypotheses: hyps, references: refs)
         let m2 = maxMatch ? try GECEvaluation.maxMatch(sources: src, hypotheses: hyps, references: refs) : nil
-        return Evaluation(score: score, maxMatch: m2, hypotheses: hyps)
+        let types = GECErrorTypes.recall(sources: src, hypotheses: hyps, references: refs)
+        return Evaluation(score: score, maxMatch: m2, hypotheses: hyps, types: types)
     }
 }

@@ -155,15 +155,19 @@ public struct GECTagVocabulary: Sendable, Equatable {
         index = idx
     }
 
-    /// The vocabulary of at most `maxTags` tags from training pairs (token lists).
-    public static func build(pairs: [(source: [String], target: [String])], maxTags: Int, transforms: Bool = true) -> GECTagVocabulary {
+    /// The vocabulary of at most `maxTags` tags from training pairs (token lists), leaving out
+    /// tags seen fewer than `minCount` times: a `$REPLACE_w` that occurs once (most misspellings
+    /// and noun-number changes) cannot be learned, and as a target it only teaches the head to
+    /// memorise one token; left out, its tokens get no label at all (not `$KEEP`).
+    public static func build(pairs: [(source: [String], target: [String])], maxTags: Int, transforms: Bool = true,
+                             minCount: Int = 1) -> GECTagVocabulary {
         var counts: [String: Int] = [:]
         for p in pairs {
             for t in GECTagging.tags(source: p.source, target: p.target, transforms: transforms) where t != .keep && t != .delete {
                 counts[t.description, default: 0] += 1
             }
         }
-        let ranked = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key)
+        let ranked = counts.filter { $0.value >= minCount }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key)
         return GECTagVocabulary(labels: ["$KEEP", "$DELETE"] + ranked.prefix(max(maxTags - 2, 0)), transforms: transforms)
     }
 

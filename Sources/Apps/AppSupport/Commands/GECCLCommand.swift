@@ -25,10 +25,11 @@ public enum GECCLCommand: Command {
             --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,value)
             --epochs N (5) --batch B (16) --lr X (seq-ft 1e-4, others 5e-3) --max-tags N (500)
             --max-train N --max-dev N --max-test N (per domain)  --max-length N (128)
+            --min-tag-count N (1: drop rarer tags)  --head-lr-scale X (1: head lr / adapter lr)
             --transforms (suffix $SUFFIX_-x+y and case $CASE_… tags instead of REPLACE_w)
             --dev-select (keep the best dev F0.5 epoch per domain instead of the last; off by default: the embedded dev splits are too small)
             --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
-            --iterations N (3) --keep-bias X (0) --min-confidence X (0)
+            --iterations N (3) --keep-bias X (0) --min-confidence X (0) --tune-correction (both on each domain's dev)
             --keep-share X (0.2: share of $KEEP tokens counted in the loss)
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
             --memory N (16, GEM/A-GEM examples per domain) --ogd-samples N (20) --ogd-basis N (200)
@@ -91,7 +92,7 @@ public enum GECCLCommand: Command {
         "data", "order", "method", "methods", "seeds", "out", "model", "adapter-type", "r", "alpha", "target", "epochs", "batch",
         "lr", "max-tags", "max-train", "max-test", "max-length", "iterations", "keep-bias", "min-confidence", "replay-size",
         "replay-per-batch", "keep-share", "ewc-lambda", "fisher-samples", "memory", "ogd-samples", "ogd-basis", "olora-lambda", "log-every",
-        "max-dev", "patience", "checkpoint-every", "resume", ThreadsOption.key,
+        "max-dev", "patience", "checkpoint-every", "resume", ThreadsOption.key, "min-tag-count", "head-lr-scale",
     ]
 
     static func method(_ s: String) throws -> GECContinualMethod {
@@ -117,11 +118,14 @@ public enum GECCLCommand: Command {
         o.batchSize = try p.int("batch", default: o.batchSize)
         o.learningRate = try double(p, "lr")
         o.maxTags = try p.int("max-tags", default: o.maxTags)
+        o.minTagCount = try p.int("min-tag-count", default: o.minTagCount)
+        o.headLearningRateScale = try double(p, "head-lr-scale") ?? o.headLearningRateScale
         if p.string("max-train") != nil { o.maxTrain = try p.int("max-train", default: 0) }
         if p.string("max-test") != nil { o.maxTest = try p.int("max-test", default: 0) }
         if p.string("max-dev") != nil { o.maxDev = try p.int("max-dev", default: 0) }
         o.selectOnDev = p.has("dev-select")
         o.transforms = p.has("transforms")
+        o.tuneCorrection = p.has("tune-correction")
         o.patience = try p.int("patience", default: o.patience)
         o.correction.iterations = try p.int("iterations", default: o.correction.iterations)
         o.correction.keepBias = try p.float("keep-bias", default: o.correction.keepBias)
@@ -149,7 +153,7 @@ public enum GECCLCommand: Command {
     }
 
     static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
-        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms"])
+        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms", "tune-correction"])
         try noPositional(p, compare ? "compare" : "run")
         let base = try options(p)
         if compare { return try compareCommand(p, base: base) }
