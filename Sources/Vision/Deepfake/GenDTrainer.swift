@@ -30,7 +30,13 @@ public enum GenDTrainer {
         try samples.map { try ImageDecoder.decode(contentsOf: $0.url) }
     }
 
-    public static func train(_ model: GenDModel, reals: [Image], fakes: [Image], log: (String) -> Void) throws -> GenDTrainingSummary {
+    ///
+    /// `run` checkpoints every `checkpointEvery` steps and at the end and continues a killed
+    /// run from `resumeFrom` to bit-identical weights. The batches and augmentations are pure
+    /// functions of (seed, step), so the checkpoint needs only the trainable tensors, AdamW,
+    /// the dropout generators (through `TrainingSession`) and the loss record.
+    public static func train(_ model: GenDModel, reals: [Image], fakes: [Image], run: TrainingRun = TrainingRun(),
+                             log: (String) -> Void) throws -> GenDTrainingSummary {
         let o = model.options
         guard !reals.isEmpty else { throw DatasetError("no real training images") }
         guard !fakes.isEmpty else { throw DatasetError("no fake training images") }
@@ -58,7 +64,29 @@ public enum GenDTrainer {
         var lastReport = start
         var first: Float?, recent: [Float] = [], terms: [String: Float] = [:]
         let every = max(1, o.iterations / 20)
-        for step in 0..<o.iterations {
+        let config = try ResumableRunConfig.config(options: o, extra: [
+            "data": ResumableRunConfig.fingerprint(images: reals + fakes, labels: [Int](repeating: 0, count: reals.count) + [Int](repeating: 1, count: fakes.count)),
+        ])
+        let session = try TrainingSession(command: "deepfake-detect train", model: model.backbone.module, parameters: params, optimizer: opt,
+                                          config: config, folder: run.checkpointFolder, every: run.checkpointEvery)
+        var firstStep = 0
+        if let dir = run.resumeFrom {
+            let file = TrainingCheckpoint.file(in: dir).path
+            let checkpoint = try session.resume(from: dir)
+            guard let p = try? JSONDecoder().decode(GenDTrainingProgress.self, from: Data(checkpoint.progress.utf8)) else {
+                throw DatasetError("\(file): the checkpoint's progress record is not deepfake-detect's; train into a new --out folder")
+            }
+            first = p.first.map(Float.init(bitPattern:))
+            recent = p.recent.map(Float.init(bitPattern:))
+            terms = p.terms.mapValues(Float.init(bitPattern:))
+            firstStep = min(checkpoint.position.step, o.iterations)
+            log("resumed from \(file) at step \(firstStep)/\(o.iterations)")
+        }
+        func progress() throws -> String {
+            let p = GenDTrainingProgress(first: first?.bitPattern, recent: recent.map(\.bitPattern), terms: terms.mapValues(\.bitPattern))
+            return String(decoding: try JSONEncoder().encode(p), as: UTF8.self)
+        }
+        for step in firstStep..<o.iterations {
             let ri = VisionAdaptTrainer.batchIndices(step: step, batch: half, n: reals.count, seed: realStream.state)
             let fi = VisionAdaptTrainer.batchIndices(step: step, batch: half, n: fakes.count, seed: fakeStream.state)
             let z: Tensor
@@ -90,6 +118,7 @@ public enum GenDTrainer {
             if first == nil { first = loss.item }
             recent.append(loss.item)
             if recent.count > 10 { recent.removeFirst() }
+            if step + 1 < o.iterations { try session.checkpointIfDue(TrainingPosition(step: step + 1), progress: try progress()) }
             let now = Date()
             if step + 1 == o.iterations || (step + 1) % every == 0 || now.timeIntervalSince(lastReport) > 30 {
                 lastReport = now
@@ -99,6 +128,7 @@ public enum GenDTrainer {
                            Double((step + 1) * o.batchSize) / max(elapsed, 1e-9), elapsed / Double(step + 1) * Double(o.iterations - step - 1)))
             }
         }
+        try session.checkpoint(TrainingPosition(step: o.iterations, finished: true), progress: try progress())
         let seconds = Date().timeIntervalSince(start)
         return GenDTrainingSummary(
             method: o.method.rawValue, iterations: o.iterations, batchSize: o.batchSize, realImages: reals.count, fakeImages: fakes.count,
@@ -123,4 +153,12 @@ public enum GenDTrainer {
         }
         return out
     }
+}
+
+/// The GenD loop's loss record at a checkpoint (Float bit patterns, so a resumed run reports
+/// the same first/final loss as an uninterrupted one).
+struct GenDTrainingProgress: Codable {
+    var first: UInt32?
+    var recent: [UInt32]
+    var terms: [String: UInt32]
 }

@@ -136,6 +136,23 @@ public enum FaceAdaptEvaluation {
                               probes: split.probes.count, testIdentities: split.testIdentities.count, rows: rows, note: protocolNote)
     }
 
+    /// The mean of several runs of one method on one split (e.g. seeds): every metric averaged
+    /// row by row (rows matched by probe size; the first report's sizes are kept).
+    public static func mean(_ reports: [FaceEvalReport], note extra: String) -> FaceEvalReport? {
+        guard let first = reports.first else { return nil }
+        func avg(_ values: [Double?]) -> Double? {
+            let v = values.compactMap { $0 }
+            return v.count == values.count && !v.isEmpty ? v.reduce(0, +) / Double(v.count) : nil
+        }
+        let rows = first.rows.map { row in
+            let same = reports.compactMap { r in r.rows.first { $0.probe == row.probe } }
+            return FaceEvalRow(probe: row.probe, rank1: avg(same.map(\.rank1)) ?? .nan, rank5: avg(same.map(\.rank5)) ?? .nan,
+                               tarAtFar1: avg(same.map(\.tarAtFar1)), tarAtFar10: avg(same.map(\.tarAtFar10)), meanAlpha: avg(same.map(\.meanAlpha)))
+        }
+        return FaceEvalReport(method: first.method, protocolName: first.protocolName, galleryImages: first.galleryImages, probes: first.probes,
+                              testIdentities: first.testIdentities, rows: rows, note: first.note + "; " + extra)
+    }
+
     /// The cosine threshold at which impostor pairs among `samples` (full resolution) are
     /// accepted at most at rate `far`: the verification threshold `face-adapt verify` uses,
     /// calibrated on training faces only. nil without both genuine and impostor pairs.

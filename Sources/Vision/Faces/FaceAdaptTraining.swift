@@ -115,8 +115,14 @@ public enum FaceAdaptTraining {
     }
 
     /// Trains `adapter` on `samples` (labels 0..<classes). `log` gets one line per epoch.
+    ///
+    /// `run` checkpoints every `checkpointEvery` steps and at the end into `checkpointFolder`
+    /// and continues a killed run from `resumeFrom` to bit-identical weights: the trainable
+    /// tensors (adapter, selected weights, classifier), AdamW, the sampling generator, the
+    /// epoch's order and the LoRA dropout generators are saved; the BatchNorm running
+    /// statistics too, although every method keeps them frozen (so a change there is caught).
     public static func train(_ adapter: FaceAdapter, samples: [FaceSample], classes: Int, options o: FaceAdaptOptions,
-                             log: (String) -> Void = { _ in }) throws -> FaceTrainingLog {
+                             run: TrainingRun = TrainingRun(), log: (String) -> Void = { _ in }) throws -> FaceTrainingLog {
         try o.validate()
         guard samples.count >= 2, classes >= 2 else {
             throw DatasetError("face-adapt train: needs at least 2 identities and 2 images, got \(classes) identities and \(samples.count) images")
@@ -144,11 +150,54 @@ public enum FaceAdaptTraining {
         let schedule = LRSchedule.linear(warmup: o.warmupEpochs * stepsPerEpoch, total: o.epochs * stepsPerEpoch)
         let loss = o.loss.loss
 
-        for epoch in 0..<o.epochs {
-            var order = Array(samples.indices)
-            order.shuffle(using: &rng)
-            var epochLoss = 0.0, batches = 0
-            var first = 0
+        let buffers = adapter.model.namedParameters().filter { $0.0.contains("running_") }
+        let config = try ResumableRunConfig.config(options: o, extra: [
+            "classes": "\(classes)", "train-images": "\(samples.count)",
+            "data": ResumableRunConfig.fingerprint(images: samples.map(\.image), labels: samples.map(\.label)),
+        ])
+        let session = try TrainingSession(command: "face-adapt train", model: adapter.model, parameters: parameters, optimizer: optimizer,
+                                          config: config, folder: run.checkpointFolder, every: run.checkpointEvery)
+        var startEpoch = 0, startBatch = 0
+        var order = Array(samples.indices), epochLoss = 0.0, batches = 0
+        if let dir = run.resumeFrom {
+            let file = TrainingCheckpoint.file(in: dir).path
+            let checkpoint = try session.resume(from: dir)
+            let p = try FaceTrainingProgress.decode(checkpoint.progress, file: file, samples: samples.count)
+            for (name, t) in buffers {
+                guard let v = checkpoint.extraTensors["buffer/" + name], v.count == t.count else {
+                    throw DatasetError("\(file): the checkpoint lacks BatchNorm statistics '\(name)'; train into a new --out folder")
+                }
+                t.storage = v.storage
+            }
+            rng.state = UInt64(p.rng, radix: 16) ?? 0
+            order = p.order
+            epochLoss = Double(bitPattern: p.epochLossSum)
+            batches = p.batches
+            result.steps = p.steps
+            result.samplesSeen = p.samplesSeen
+            result.epochLoss = p.epochLoss.map(Double.init(bitPattern:))
+            startEpoch = checkpoint.position.epoch - 1
+            startBatch = checkpoint.position.batchInEpoch
+            log("resumed from \(file) at step \(result.steps) (epoch \(checkpoint.position.epoch), batch \(startBatch))")
+        }
+        func progress() throws -> String {
+            try FaceTrainingProgress(rng: String(format: "%016llx", rng.state), order: order, epochLossSum: epochLoss.bitPattern, batches: batches,
+                                     steps: result.steps, samplesSeen: result.samplesSeen, epochLoss: result.epochLoss.map(\.bitPattern)).json()
+        }
+        func tensors() -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: buffers.map { ("buffer/" + $0.0, Tensor($0.1.storage, shape: $0.1.shape)) })
+        }
+
+        for epoch in startEpoch..<max(startEpoch, o.epochs) {
+            if epoch != startEpoch || startBatch == 0 {
+                // A fresh epoch: new order and loss sums (a resumed epoch keeps its saved ones).
+                order = Array(samples.indices)
+                order.shuffle(using: &rng)
+                epochLoss = 0
+                batches = 0
+            }
+            var batch = epoch == startEpoch ? startBatch : 0
+            var first = batch * o.batchSize
             while first < order.count {
                 let idx = Array(order[first..<min(first + o.batchSize, order.count)])
                 first += o.batchSize
@@ -176,11 +225,16 @@ public enum FaceAdaptTraining {
                 result.samplesSeen += idx.count
                 epochLoss += Double(l.item)
                 batches += 1
+                batch += 1
+                try session.checkpointIfDue(TrainingPosition(step: result.steps, epoch: epoch + 1, batchInEpoch: batch),
+                                            progress: try progress(), extraTensors: tensors())
             }
             result.epochLoss.append(epochLoss / Double(max(batches, 1)))
             log(String(format: "epoch %d/%d: loss %.4f (%.1f images/s)", epoch + 1, o.epochs, result.epochLoss.last!,
                        Double(result.samplesSeen) / Date().timeIntervalSince(start)))
         }
+        // Epoch-end state: a resume from here trains nothing more.
+        try session.checkpoint(TrainingPosition(step: result.steps, epoch: o.epochs + 1, finished: true), progress: try progress(), extraTensors: tensors())
         adapter.setTraining(false)
         result.seconds = Date().timeIntervalSince(start)
         return result

@@ -75,6 +75,40 @@ public struct FaceDataset: Sendable {
 
     public var imageCount: Int { identities.reduce(0) { $0 + $1.images.count } }
 
+    private init(root: URL, identities: [Identity], warnings: [String]) {
+        self.root = root
+        self.identities = identities
+        self.warnings = warnings
+    }
+
+    /// The training part of `kind`'s split as a data set of its own, for choosing settings
+    /// without touching the test identities or images: the open set's first `trainIdentities`
+    /// identities (default 3/4, rounded), or the closed set's first `trainImages` images of each
+    /// identity (default half). Split again with the same protocol, it gives a validation
+    /// split (open: 2/3 of the training identities train, the rest validate; closed: the last
+    /// training image of each identity is the validation probe).
+    public func trainingPart(_ kind: FaceProtocol, trainIdentities: Int? = nil, trainImages: Int? = nil) -> FaceDataset {
+        switch kind {
+        case .openSet:
+            let n = trainIdentities ?? Int((Double(identities.count) * 0.75).rounded())
+            return FaceDataset(root: root, identities: Array(identities.prefix(n)), warnings: warnings)
+        case .closedSet:
+            let kept = identities.map { Identity(name: $0.name, images: Array($0.images.prefix(trainImages ?? $0.images.count / 2))) }
+            return FaceDataset(root: root, identities: kept, warnings: warnings)
+        }
+    }
+
+    /// The validation split inside `kind`'s training part (see `trainingPart`).
+    public func validationSplit(_ kind: FaceProtocol) throws -> FaceSplit {
+        let part = trainingPart(kind)
+        switch kind {
+        case .openSet:
+            return try FaceSplit.make(part, protocol: .openSet, trainIdentities: Int((Double(part.identities.count) * 2 / 3).rounded()))
+        case .closedSet:
+            return try FaceSplit.make(part, protocol: .closedSet, trainImages: max(1, (part.identities.map(\.images.count).min() ?? 2) - 1))
+        }
+    }
+
     /// Natural order: digit runs compare by value, everything else by character.
     static func naturalLess(_ a: String, _ b: String) -> Bool {
         let ka = chunks(a), kb = chunks(b)

