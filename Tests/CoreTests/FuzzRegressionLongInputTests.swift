@@ -67,7 +67,7 @@ struct FuzzRegressionAdapterFolderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = #"{"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["lhn0", "lin2"]}"#
         try Data(config.utf8).write(to: dir.appendingPathComponent("adapter_config.json"))
-        try SafeTensorsWriter.write([:], to: dir.appendingPathComponent("adapter_model.safetensors"))
+        try SafeTensors.write([:], to: dir.appendingPathComponent("adapter_model.safetensors"))
         let peft = PeftModel(AdapterMLP())
         do {
             _ = try peft.load(from: dir)

@@ -55,12 +55,29 @@ public enum ModelRandomState {
         }
         var mirror: Mirror? = Mirror(reflecting: value)
         if let m = mirror, m.displayStyle == .collection || m.displayStyle == .set {
-            // Only collections of objects, tuples or optionals can hold generators' owners.
+            // Only collections of objects, tuples, optionals, structs or enums can hold
+            // generators' owners (an imported graph keeps its layers in an array of step
+            // structs whose enum payloads are the layers); arrays of numbers are skipped.
             guard let first = m.children.first?.value else { return }
             let fm = Mirror(reflecting: first)
-            guard type(of: first) is AnyClass || fm.displayStyle == .tuple || fm.displayStyle == .optional else { return }
+            let style = fm.displayStyle
+            guard type(of: first) is AnyClass || style == .tuple || style == .optional || style == .struct || style == .enum else { return }
         }
-        if let m = mirror, m.displayStyle == .dictionary { return }
+        if let m = mirror, m.displayStyle == .dictionary {
+            // Entered in key order with the key as the path: a dictionary's order differs
+            // between processes, and a resumed process must find the same paths.
+            let entries = m.children.compactMap { entry -> (String, Any)? in
+                let pair = Array(Mirror(reflecting: entry.value).children)
+                return pair.count == 2 ? ("\(pair[0].value)", pair[1].value) : nil
+            }.sorted { $0.0 < $1.0 }
+            for (key, value) in entries {
+                let style = Mirror(reflecting: value).displayStyle
+                guard type(of: value) is AnyClass || style == .tuple || style == .optional || style == .struct || style == .enum
+                    || style == .collection || style == .dictionary else { continue }
+                walk(value, path: path.isEmpty ? key : path + "." + key, seen: &seen, generator: generator, found: found)
+            }
+            return
+        }
         var index = 0
         while let m = mirror {
             for child in m.children {
