@@ -42,4 +42,19 @@ struct CRLFInputTests {
         #expect(crlf.map(\.fields) == lf.map(\.fields))
         #expect(crlf.map(\.line) == lf.map(\.line))
     }
+
+    /// `m2`: a CRLF M2 file parsed as one block whose coder field swallowed the next line.
+    @Test func m2ReadsTheSameFromCRLF() throws {
+        let lines = ["S He is good teacher .", "A 2 2|||M:DET|||a|||REQUIRED|||-NONE-|||0", "",
+                     "S Fine .", "A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0", ""]
+        let lf = try M2File.parse(lines.joined(separator: "\n"), path: "a.m2")
+        let crlf = try M2File.parse(lines.joined(separator: "\r\n"), path: "a.m2")
+        #expect(lf.count == 2 && crlf == lf)
+        do {
+            _ = try M2File.parse("S a b\r\nA 0 1|||R|||c|||REQUIRED|||-NONE-|||x\r\n", path: "a.m2")
+            Issue.record("should fail")
+        } catch {
+            #expect(!"\(error)".contains("\n") && !"\(error)".contains("\r") && "\(error)".contains("a.m2:2"), "\(error)")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Utterances with reference transcripts for evaluation, from either
@@ -84,7 +85,7 @@ public struct SpeechManifest: Sendable {
 
     /// The transcript in a `.txt` file: LRS3's `Text:` line when present, else the whole text.
     static func transcript(fromText text: String) -> String {
-        for line in text.split(separator: "\n") where line.hasPrefix("Text:") {
+        for line in text.textLines(omittingEmpty: true) where line.hasPrefix("Text:") {
             return line.dropFirst(5).trimmingCharacters(in: .whitespaces)
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)

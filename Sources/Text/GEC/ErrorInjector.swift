@@ -35,7 +35,7 @@ public struct ErrorInjector: Sendable {
     /// correct → misspellings, keeping single-word entries with one suggestion.
     public static func codespellMisspellings(_ text: String) -> [String: [String]] {
         var out: [String: [String]] = [:]
-        for line in text.split(separator: "\n") {
+        for line in text.textLines(omittingEmpty: true) {
             let parts = line.components(separatedBy: "->")
             guard parts.count == 2 else { continue }
             let wrong = parts[0].trimmingCharacters(in: .whitespaces).lowercased()

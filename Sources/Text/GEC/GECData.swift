@@ -46,7 +46,7 @@ public enum GECDataReader {
     }
 
     static func lines(_ text: String) -> [(Int, String)] {
-        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { i, raw in
+        text.textLines().enumerated().compactMap { i, raw in
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
             return GECTokens.strip(line).isEmpty ? nil : (i + 1, line)
         }
@@ -106,8 +106,8 @@ public enum GECDataReader {
 
     /// Line-aligned source and target files (one sentence per line).
     public static func readParallel(sourcePath: String, targetPath: String) throws -> [GECExample] {
-        let src = try readText(sourcePath).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let tgt = try readText(targetPath).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let src = try readText(sourcePath).textLines().map(String.init)
+        let tgt = try readText(targetPath).textLines().map(String.init)
         func trimmed(_ a: [String]) -> [String] { var a = a; while a.last.map({ GECTokens.strip($0).isEmpty }) == true { a.removeLast() }; return a }
         let s = trimmed(src), t = trimmed(tgt)
         guard s.count == t.count else {

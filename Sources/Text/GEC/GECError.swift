@@ -1,3 +1,4 @@
+import Core
 /// Errors of the grammatical-error-correction task, each one line that names the file, the
 /// place and what to do.
 public enum GECError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -10,10 +11,11 @@ public enum GECError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A domain, adapter or other input that cannot be used.
     case unusable(String)
 
+    /// Problems quote the input (an `A` line's fields), so control characters are escaped.
     public var description: String {
         switch self {
-        case let .malformed(path, line, problem): return "\(path):\(line): \(problem)"
-        case let .mismatch(s), let .badOption(s), let .unusable(s): return s
+        case let .malformed(path, line, problem): return oneLineMessage("\(path):\(line): \(problem)")
+        case let .mismatch(s), let .badOption(s), let .unusable(s): return oneLineMessage(s)
         }
     }
 }

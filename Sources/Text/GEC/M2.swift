@@ -85,7 +85,7 @@ public enum M2File {
         var out: [M2Sentence] = []
         var current: M2Sentence?
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.textLines() {
             lineNumber += 1
             let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
             if GECTokens.strip(line).isEmpty {

@@ -31,7 +31,7 @@ public enum UAGECReader {
     /// Parses one annotated document. `{` without a matching `=>…}` is kept as text.
     public static func parse(_ text: String) -> [Paragraph] {
         var out: [Paragraph] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.textLines().enumerated() {
             let line = raw.hasSuffix("\r") ? Array(raw.dropLast()) : Array(raw)
             var source = "", target = ""
             var k = 0
