@@ -13,6 +13,10 @@ enum DemoDefaults {
     /// The randomly initialised decoder.
     static let decoderLearningRate = 1e-2
     static let loss = ChangeLoss.diceCrossEntropy
+    /// The two decoder deviations from PeftCD (README): |f_A − f_B| per level and a 16-channel
+    /// full-resolution detail branch. `--peftcd-decoder` turns both off.
+    static let difference = true
+    static let detail = 16
 }
 
 extension ChangeDetectCommand {
@@ -29,7 +33,7 @@ extension ChangeDetectCommand {
     /// change maps of a few test pairs (and of the OpenCV aerial pair when installed) as PNGs.
     static func demo(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["out", "steps", "size", "modes", "scene", "data", "model", "lr", "batch", "seed", "stride",
-                                                  "decoder-lr", "loss", "channels", "detail"], flags: ["difference"])
+                                                  "decoder-lr", "loss", "channels", "detail"], flags: ["difference", "peftcd-decoder"])
         let out = URL(fileURLWithPath: a.string("out", default: "runs/change-demo"))
         let data = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
         if !FileManager.default.fileExists(atPath: data.appendingPathComponent("train/A").path) {
@@ -54,6 +58,7 @@ extension ChangeDetectCommand {
         log("""
             change-detect demo: PeftCD on SYNTHETIC changes on real Sentinel-2 imagery (see \(data.path)/README.txt)
               encoder: \(model ?? "real DINOv2-small (ViT-S/14), blocks 2, 5, 8, 11"), exchange levels {0, 2}, decoder 64 channels
+              (+ |f_A − f_B| per level and a 16-channel full-resolution pixel branch unless --peftcd-decoder)
               schedule: \(t.steps) steps × batch \(t.batchSize) at \(t.size) px, AdamW lr \(t.learningRate) for the adapters and
               \(t.decoderLearningRate ?? t.learningRate) for the random decoder (warmup \(t.warmup), cubic decay), loss \(t.loss.rawValue), clip 1.0,
               D4 + rotation augmentation. NOT PeftCD's protocol (15 000 steps × 32 at 256 px, lr 3e-4): a DINOv2
@@ -73,8 +78,9 @@ extension ChangeDetectCommand {
             o.peft = mode
             o.seed = t.seed
             o.decoder.channels = try a.int("channels", default: o.decoder.channels)
-            o.decoder.detailChannels = try a.int("detail", default: o.decoder.detailChannels)
-            if a.has("difference") { o.decoder.difference = true }
+            let peftcd = a.has("peftcd-decoder")
+            o.decoder.detailChannels = try a.int("detail", default: peftcd ? 0 : DemoDefaults.detail)
+            o.decoder.difference = a.has("difference") || (!peftcd && DemoDefaults.difference)
             log("== \(mode.rawValue)")
             let cpu0 = cpuSeconds()
             let s = try trainRun(data: data, out: out.appendingPathComponent(mode.rawValue), model: model, options: o, training: t,
