@@ -4,9 +4,10 @@ import Testing
 import TestSupport
 
 /// `gec-cl run` as a child process on the tiny BERT fixture (hidden 32, 2 layers; the kill/resume
-/// tests' model folder) and two small seeded domains: killed with SIGKILL at a seeded step (or
-/// while a checkpoint is half written) and resumed, the final trainable weights and the saved
-/// adapter files are bit-identical to an uninterrupted run — replay buffer, EWC Fisher, A-GEM
+/// tests' model folder) and two small seeded domains: killed with SIGKILL at a seeded step (held
+/// there by `PEFTKIT_FAULT_HANG_AFTER_STEP`, so the kill cannot come late), after the finished
+/// checkpoint with outputs half written, or while a checkpoint is half written, and resumed, the
+/// final trainable weights, the saved adapter files and results are identical to an uninterrupted run — replay buffer, EWC Fisher, A-GEM
 /// memories and generator, OGD basis and earlier O-LoRA adapters all come back; a resume with
 /// another option is refused naming it; under `mpirun -np 2` the ranks reach the one-process
 /// weights (norm-wise 1e-6) for every method but seq-ft/seq-lora, and a run resumes under another number of
@@ -80,6 +81,28 @@ import TestSupport
         return (json?["matrix"] as? [[Double]]) ?? []
     }
 
+    /// results.json without its timings (the only fields that may differ between two runs).
+    static func results(_ run: URL) throws -> NSDictionary {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("results.json"))) as? [String: Any] ?? [:]
+        return json.filter { $0.key != "train_seconds" && $0.key != "wall_seconds" } as NSDictionary
+    }
+
+    static let methods = ["replay", "ewc", "agem", "ogd", "olora"]
+
+    /// `run` arguments of `method` (EWC with dev selection).
+    static func arguments(_ dir: URL, method: String) throws -> [String] {
+        try setUp(dir, dropout: 0.1, method: method) + (method == "ewc" ? ["--dev-select"] : [])
+    }
+
+    /// Runs `gec-cl` blocked by `PEFTKIT_FAULT_HANG_AFTER_STEP=point` right after that
+    /// checkpoint is on disk and kills it there with SIGKILL: the kill lands at this point
+    /// however late the child's stderr lines reach the test.
+    static func killBlocked(_ exe: URL, _ args: [String], at point: String) throws -> ResumeSupport.Outcome {
+        try ResumeSupport.run(exe, args, environment: ResumeSupport.environment(["PEFTKIT_FAULT_HANG_AFTER_STEP": point])) { line in
+            line.contains("blocked after the checkpoint of step \(point) (PEFTKIT_FAULT_HANG_AFTER_STEP)")
+        }
+    }
+
     @Test("kill -9 at a seeded step, resume: bit-identical weights, adapter files and matrix (replay, EWC with dev selection, A-GEM, OGD, O-LoRA)")
     func killAndResume() throws {
         guard let exe = Self.executable() else {
@@ -87,33 +110,74 @@ import TestSupport
             return
         }
         let env = ResumeSupport.environment()
-        for (k, method) in ["replay", "ewc", "agem", "ogd", "olora"].enumerated() {
+        for (k, method) in Self.methods.enumerated() {
             let dir = try TestPaths.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
-            var args = try Self.setUp(dir, dropout: 0.1, method: method)
-            if method == "ewc" { args += ["--dev-select"] }
+            let args = try Self.arguments(dir, method: method)
             let reference = dir.appendingPathComponent("reference"), run = dir.appendingPathComponent("run")
             let full = try ResumeSupport.run(exe, args + ["--out", reference.path, "--checkpoint-every", "0"], environment: env)
             #expect(full.status == 0, "\(method): reference run failed: \(full.stderr)")
-            // 12 steps in all; kill after a seeded step in 2…11 (either domain).
+            // 12 steps in all; kill right after the checkpoint of a seeded step in 2…11 (either domain).
             var rng = SplitMix64(seed: 20_261_126 &+ UInt64(k))
             let killAt = 2 + Int(rng.next() % 10)
-            var seen = 0
-            let killed = try ResumeSupport.run(exe, args + ["--out", run.path, "--checkpoint-every", "1"], environment: env) { line in
-                if line.contains(" step ") && line.contains(" loss ") { seen += 1 }
-                return seen >= killAt
-            }
-            #expect(killed.killedBySignal, "\(method): the run ended before the kill at step \(killAt)")
-            #expect(try !TrainingCheckpoint.read(from: run).position.finished)
+            let killed = try Self.killBlocked(exe, args + ["--out", run.path, "--checkpoint-every", "1"], at: "\(killAt)")
+            #expect(killed.killedBySignal, "\(method): the run was not killed at step \(killAt): \(killed.stderr)")
+            let saved = try TrainingCheckpoint.read(from: run)
+            #expect(!saved.position.finished && saved.position.step == killAt, "\(method): killed after step \(killAt), the checkpoint is at \(saved.position)")
             let resumed = try ResumeSupport.run(exe, args + ["--out", run.path, "--checkpoint-every", "1", "--resume", run.path], environment: env)
             #expect(resumed.status == 0, "\(method): resume failed: \(resumed.stderr)")
-            #expect(resumed.stderr.contains("resumed from"), "\(resumed.stderr)")
+            #expect(resumed.stderr.contains("resumed from") && resumed.stderr.contains("at step \(killAt):"), "\(method): \(resumed.stderr)")
             let a = try Self.weights(reference), b = try Self.weights(run)
             #expect(!a.isEmpty && a == b, "\(method): killed after step \(killAt): weights differ")
-            if method == "olora" { #expect(a.keys.contains { $0.hasPrefix("frozen/task0/") }, "\(a.keys.sorted())") }
-            #expect(try Self.adapterFiles(reference) == Self.adapterFiles(run), "\(method): adapter files differ")
-            #expect(try Self.matrix(reference) == Self.matrix(run) && !Self.matrix(run).isEmpty)
+            if method == "olora" { #expect(a.keys.contains { $0.hasPrefix("frozen/task0/") }, "\(method): \(a.keys.sorted())") }
+            #expect(try Self.adapterFiles(reference) == Self.adapterFiles(run), "\(method): killed after step \(killAt): adapter files differ")
+            #expect(try Self.matrix(reference) == Self.matrix(run) && !Self.matrix(run).isEmpty, "\(method): killed after step \(killAt): matrices differ")
+            #expect(try Self.results(reference) == Self.results(run), "\(method): killed after step \(killAt): results.json differs")
             print("GECCLResumeTests: \(method) killed after step \(killAt) and resumed: \(a.count) tensors bit-identical")
+        }
+    }
+
+    @Test("kill -9 after the finished checkpoint, outputs half written: the resume writes the uninterrupted run's files exactly (replay, EWC, A-GEM, OGD, O-LoRA)")
+    func resumeFromFinished() throws {
+        guard let exe = Self.executable() else {
+            Issue.record("gec-cl is not built (.build/release/gec-cl); build with --build-tests first")
+            return
+        }
+        let env = ResumeSupport.environment()
+        let fm = FileManager.default
+        for method in Self.methods {
+            let dir = try TestPaths.temporaryDirectory()
+            defer { try? fm.removeItem(at: dir) }
+            let args = try Self.arguments(dir, method: method)
+            let reference = dir.appendingPathComponent("reference"), run = dir.appendingPathComponent("run")
+            let full = try ResumeSupport.run(exe, args + ["--out", reference.path, "--checkpoint-every", "0"], environment: env)
+            #expect(full.status == 0, "\(method): reference run failed: \(full.stderr)")
+            let killed = try Self.killBlocked(exe, args + ["--out", run.path, "--checkpoint-every", "1"], at: "finished")
+            #expect(killed.killedBySignal, "\(method): the run was not killed after its last checkpoint: \(killed.stderr)")
+            #expect(try TrainingCheckpoint.read(from: run).position.finished, "\(method): the last checkpoint is not marked finished")
+            #expect(!fm.fileExists(atPath: run.appendingPathComponent("results.json").path), "\(method): outputs were written before the kill")
+            // What a kill during the output writes leaves (any earlier writer): a stale adapter
+            // file and a temporary file inside adapter/, a staged folder beside it, a half
+            // written results.json temporary. None may survive into, or change, the outputs.
+            let head = run.appendingPathComponent("adapter/head")
+            try fm.createDirectory(at: head, withIntermediateDirectories: true)
+            try Data("stale".utf8).write(to: head.appendingPathComponent("adapter_model.safetensors"))
+            try Data("half".utf8).write(to: head.appendingPathComponent(".adapter_model.safetensors.tmp-999999-abc"))
+            try fm.createDirectory(at: run.appendingPathComponent(".adapter.tmp-999999/head"), withIntermediateDirectories: true)
+            try Data("{\"matrix\": [".utf8).write(to: run.appendingPathComponent(".results.json.tmp-999999-abc"))
+            for round in 1...2 {
+                let resumed = try ResumeSupport.run(exe, args + ["--out", run.path, "--checkpoint-every", "1", "--resume", run.path], environment: env)
+                #expect(resumed.status == 0, "\(method): resume \(round) failed: \(resumed.stderr)")
+                #expect(resumed.stderr.contains("at step 12: all domains done"), "\(method): \(resumed.stderr)")
+                #expect(try Self.weights(reference) == Self.weights(run), "\(method): resume \(round): weights differ")
+                let files = try Self.adapterFiles(run)
+                #expect(try Self.adapterFiles(reference) == files, "\(method): resume \(round) from the finished checkpoint: adapter files differ: \(files.keys.sorted())")
+                #expect(try Self.results(reference) == Self.results(run), "\(method): resume \(round) from the finished checkpoint: results.json differs")
+                for name in ["matrix.txt", "heatmap.png"] {
+                    let bytes = { (r: URL) in try Data(contentsOf: r.appendingPathComponent(name)) }
+                    #expect(try bytes(reference) == bytes(run), "\(method): resume \(round): \(name) differs")
+                }
+            }
         }
     }
 

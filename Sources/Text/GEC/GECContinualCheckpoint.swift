@@ -51,6 +51,9 @@ struct GECContinualProgress: Codable, Equatable {
     var baseline: [EditCounts] = []
     var rows: [[EditCounts]] = []
     var lastMaxMatch: [MaxMatchCounts] = []
+    /// The last row's error-type reports (results.json's `by_type`), so a resume from the
+    /// finished checkpoint writes the same results (optional: older checkpoints lack it).
+    var lastTypes: [GECErrorTypes.Report]? = nil
     var kept: [Int] = []
     var devScores: [Double?] = []
     var trainable = 0

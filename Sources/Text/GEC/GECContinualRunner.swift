@@ -101,6 +101,7 @@ public final class GECContinualRunner {
             let best = try checkpointer.restore(ckpt, progress: saved, file: file, tagger: tagger, params: tagger.trainableParameters(), state: state)
             p = saved
             lastMaxMatch = saved.lastMaxMatch
+            lastTypes = saved.lastTypes ?? []
             if let c = saved.correction { correction = c }
             globalStep = ckpt.position.step
             if saved.started { resumed = (ckpt.optimizer, best) }
@@ -113,6 +114,7 @@ public final class GECContinualRunner {
         func save(_ progress: GECContinualProgress, step: Int, params: [(String, Tensor)], optimizer: (any Optimizer)?, best: [[Float]], finished: Bool = false) throws {
             var q = progress
             q.lastMaxMatch = lastMaxMatch
+            q.lastTypes = lastTypes
             let position = TrainingPosition(step: step, epoch: q.started ? q.cursor.epoch : 1, batchInEpoch: q.started ? q.cursor.batch : 0, finished: finished)
             try checkpointer.write(position: position, progress: q, tagger: tagger, params: params, optimizer: optimizer, best: best, state: state)
         }
@@ -159,6 +161,7 @@ public final class GECContinualRunner {
         }
         if training.checkpointFolder != nil {
             try save(p, step: globalStep, params: tagger.trainableParameters(), optimizer: nil, best: [], finished: true)
+            try Self.faultAfterCheckpoint("finished", world: world, log: log)
         }
         tagger.model.eval()
         let rows = p.rows
@@ -193,6 +196,24 @@ public final class GECContinualRunner {
         }
         try world.allReduceSum(&buffer)
         return buffer.map { Int($0.rounded()) }
+    }
+
+    /// Fault injection for the resume tests, right after the checkpoint of global step `point`
+    /// (or of the end, `finished`) is on disk. `PEFTKIT_FAULT_STOP_AFTER_STEP=<point>`: every
+    /// rank stops with an error. `PEFTKIT_FAULT_HANG_AFTER_STEP=<point>`: the process announces
+    /// it on stderr and blocks, so a test's `kill -9` lands at exactly this point whatever the
+    /// machine's load (a kill timed by the step lines alone can arrive after the run ended).
+    static func faultAfterCheckpoint(_ point: String, world: any Distributed, log: (String) -> Void) throws {
+        let env = ProcessInfo.processInfo.environment
+        if env["PEFTKIT_FAULT_STOP_AFTER_STEP"] == point {
+            try world.barrier()   // rank 0 has finished writing before any rank aborts the job
+            throw GECError.unusable("stopped after the checkpoint of step \(point) (PEFTKIT_FAULT_STOP_AFTER_STEP)")
+        }
+        if env["PEFTKIT_FAULT_HANG_AFTER_STEP"] == point {
+            try world.barrier()
+            log("gec-cl: blocked after the checkpoint of step \(point) (PEFTKIT_FAULT_HANG_AFTER_STEP); waiting to be killed")
+            while true { sleep(3600) }
+        }
     }
 
     /// Masks each `$KEEP` label with probability 1 − share. The start slot and edits stay, and so
@@ -301,11 +322,7 @@ public final class GECContinualRunner {
                                          bestFBits: bestF.bitPattern, bestEpoch: bestEpoch)
                 if training.isDue(step: globalStep) {
                     try save(cursor, optimizer, bestWeights, globalStep)
-                    // Fault injection for the resume tests: every rank stops right after this checkpoint.
-                    if let stop = ProcessInfo.processInfo.environment["PEFTKIT_FAULT_STOP_AFTER_STEP"].flatMap(Int.init), stop == globalStep {
-                        try world.barrier()   // rank 0 has finished writing before any rank aborts the job
-                        throw GECError.unusable("stopped after the checkpoint of step \(stop) (PEFTKIT_FAULT_STOP_AFTER_STEP)")
-                    }
+                    try Self.faultAfterCheckpoint("\(globalStep)", world: world, log: log)
                 }
             }
             guard selecting else { continue }

@@ -194,7 +194,7 @@ public enum GECCLCommand: Command {
                 guard leader else { continue }
                 try r.write(to: dir)
                 try HeatMap.write(r.matrix, to: dir.appendingPathComponent("heatmap.png"))
-                try runner.tagger?.save(to: dir.appendingPathComponent("adapter"))
+                if let tagger = runner.tagger { try saveAdapter(tagger, to: dir.appendingPathComponent("adapter")) }
                 if !compare { print(r.table, terminator: "") }
                 print("wrote \(dir.path)/{results.json, matrix.txt, heatmap.png, adapter/, \(TrainingCheckpoint.fileName)}")
             }
@@ -206,6 +206,23 @@ public enum GECCLCommand: Command {
         print(table, terminator: "")
         if compare { try AtomicFile.write(table, to: out.appendingPathComponent("compare.txt"), createDirectories: true) }
         return 0
+    }
+
+    /// Writes the tagger's adapter folder whole: staged beside it as `.adapter.tmp-<pid>` (the
+    /// name `AtomicFile`'s cleanup knows), then swapped in. A kill during the write leaves the
+    /// previous folder or the new one, never a mix or a half-written temporary file inside it,
+    /// so a resume from the finished checkpoint rewrites exactly the uninterrupted run's files.
+    static func saveAdapter(_ tagger: GECTagger, to folder: URL) throws {
+        let fm = FileManager.default
+        let staged = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: staged)
+        do {
+            try tagger.save(to: staged)
+            try AtomicFile.replaceDirectory(folder, with: staged)
+        } catch {
+            try? fm.removeItem(at: staged)
+            throw error
+        }
     }
 
     /// `compare`: the shared comparison over `GECCompareTask` (`--epochs` is the training length).
