@@ -83,7 +83,7 @@ final class GECCompareTask: CompareTask {
         let r = try runner.run(modelFolder: modelFolder, domains: domains)
         try r.write(to: dir)
         try HeatMap.write(r.matrix, to: dir.appendingPathComponent("heatmap.png"))
-        try runner.tagger?.save(to: dir.appendingPathComponent("adapter"))
+        if let tagger = runner.tagger { try GECCLCommand.saveAdapter(tagger, to: dir.appendingPathComponent("adapter")) }
         print("wrote \(dir.path)/{results.json, matrix.txt, heatmap.png, adapter/}")
         var merged: Double?
         if let tagger = runner.tagger, let last = domains.last,
