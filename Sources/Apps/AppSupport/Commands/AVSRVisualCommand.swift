@@ -38,6 +38,14 @@ enum AVSRVisualCommand {
         log("  \(tr.count) training utterances (\(voices.count) voices), \(te.count) test utterances (held-out voice \(SyntheticAVSet.testVoices[0]))")
     }
 
+    /// Whether the synthetic set at `folder` is complete and current: frames drawn with one face
+    /// per utterance carry a `face_seed` metadata entry; older sets (one face per voice) do not.
+    static func isCurrentAVSet(_ folder: URL) -> Bool {
+        guard let items = try? SpeechManifest(contentsOf: folder.appendingPathComponent("test.tsv")).items, let first = items.first,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("train.tsv").path) else { return false }
+        return (try? SafeTensors.header(of: SyntheticAVSet.framesURL(forAudio: first.audio)))?.metadata?["face_seed"] != nil
+    }
+
     // MARK: - visual front end
 
     /// The per-frame feature kinds `visualFeatures` computes.
