@@ -34,16 +34,34 @@ import Testing
     @Test func renderedMouths() {
         let r = MouthRenderer()
         func darkPixels(_ phoneme: String) -> Int {
-            let frames = r.render(phonemes: [.init(name: phoneme, start: 0)], duration: 0.2, speakerSeed: 1)
+            let frames = r.render(phonemes: [.init(name: phoneme, start: 0)], duration: 0.2, faceSeed: 1)
             #expect(frames.shape == [5, 56, 56])
             return frames.slice(axis: 0, 2..<3).storage.filter { $0 < 0.1 }.count
         }
         #expect(darkPixels("m") == 0)
         #expect(darkPixels("a") > 100)
         #expect(darkPixels("a") > darkPixels("I"))
-        let a = r.render(phonemes: [.init(name: "a", start: 0)], duration: 0.1, speakerSeed: 1)
-        let b = r.render(phonemes: [.init(name: "a", start: 0)], duration: 0.1, speakerSeed: 2)
-        #expect(a.storage != b.storage)  // speakers look different
-        #expect(r.render(phonemes: [], duration: 0.01, speakerSeed: 1).shape == [1, 56, 56])
+        let a = r.render(phonemes: [.init(name: "a", start: 0)], duration: 0.1, faceSeed: 1)
+        let b = r.render(phonemes: [.init(name: "a", start: 0)], duration: 0.1, faceSeed: 2)
+        #expect(a.storage != b.storage)  // faces look different
+        #expect(r.render(phonemes: [], duration: 0.01, faceSeed: 1).shape == [1, 56, 56])
+    }
+
+    /// One face per utterance, reproducibly: the seed depends on voice and prompt, the same inputs
+    /// give the same seed, and test seeds (top bit set) never coincide with training seeds.
+    @Test func facePerUtterance() {
+        let s = SyntheticAVSet.faceSeed(split: "train", voice: "en-us+m3", promptID: "asterisk/activated")
+        #expect(s == SyntheticAVSet.faceSeed(split: "train", voice: "en-us+m3", promptID: "asterisk/activated"))
+        #expect(s != SyntheticAVSet.faceSeed(split: "train", voice: "en-us+m3", promptID: "asterisk/call-waiting"))
+        #expect(s != SyntheticAVSet.faceSeed(split: "train", voice: "en+f2", promptID: "asterisk/activated"))
+        #expect(s >> 63 == 0)
+        let t = SyntheticAVSet.faceSeed(split: "test", voice: "en-us+m3", promptID: "asterisk/activated")
+        #expect(t >> 63 == 1 && t & ~(UInt64(1) << 63) == s)
+        // The faces of 40 training utterances of one voice spread over the drawn ranges (ranges
+        // from MouthRenderer.Face's documentation), rather than repeating one look.
+        let faces = (0..<40).map { MouthRenderer.Face(seed: SyntheticAVSet.faceSeed(split: "train", voice: "en+f2", promptID: "p\($0)"), size: 56) }
+        #expect(Set(faces.map(\.skin)).count == 40)
+        #expect(faces.allSatisfy { $0.skin >= 0.55 && $0.skin < 0.8 && $0.scale >= 0.85 && $0.scale < 1.15 && abs($0.centreX - 28) <= 1.5 })
+        #expect(faces.map(\.skin).max()! - faces.map(\.skin).min()! > 0.15)
     }
 }

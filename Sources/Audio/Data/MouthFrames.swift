@@ -56,8 +56,10 @@ public enum Viseme: Int, CaseIterable, Sendable {
 /// Renders a **synthetic** mouth-region video from phoneme timings: one grey `size × size` frame
 /// per 1/`fps` s, showing lips (an elliptical ring), the dark mouth opening and, for some visemes,
 /// the upper teeth. The shape at a frame is the viseme of the phoneme sounding at that instant,
-/// smoothed over ±1 frame as lips move continuously. A per-speaker look (skin and lip shade, mouth
-/// size, centre offset) comes from `speakerSeed`, so speakers differ the way faces do.
+/// smoothed over ±1 frame as lips move continuously. The look of the face (skin and lip shade,
+/// mouth size, centre offset) comes from `faceSeed`; `SyntheticAVSet` draws one face per utterance
+/// (not per voice), because with one fixed face per voice a model can tell the few training faces
+/// apart instead of reading mouth shapes, and then fails on a new face.
 /// This stands in for real talking-face video, which cannot be installed here; it is labelled
 /// synthetic wherever it is used.
 public struct MouthRenderer: Sendable {
@@ -80,13 +82,27 @@ public struct MouthRenderer: Sendable {
         }
     }
 
-    /// Frames covering `duration` seconds: `[T, size, size]` with values in [0, 1].
-    public func render(phonemes: [EspeakSynthesizer.Phoneme], duration: Double, speakerSeed: UInt64) -> Tensor {
+    /// The look of one synthetic face, drawn from a seed: skin shade in [0.55, 0.8), lip shade in
+    /// [0.25, 0.4), mouth scale in [0.85, 1.15), mouth centre within ±1.5 px of (size/2, 0.55·size).
+    public struct Face: Sendable, Equatable {
+        public var skin: Float, lip: Float, scale: Float, centreX: Float, centreY: Float
+
+        public init(seed: UInt64, size: Int) {
+            var rng = SplitMix64(seed: seed)
+            skin = 0.55 + 0.25 * rng.nextUnitFloat()
+            lip = 0.25 + 0.15 * rng.nextUnitFloat()
+            scale = 0.85 + 0.3 * rng.nextUnitFloat()
+            centreX = Float(size) / 2 + (rng.nextUnitFloat() - 0.5) * 3
+            centreY = Float(size) * 0.55 + (rng.nextUnitFloat() - 0.5) * 3
+        }
+    }
+
+    /// Frames covering `duration` seconds: `[T, size, size]` with values in [0, 1], drawn with the
+    /// face of `faceSeed` (`Face(seed:size:)`).
+    public func render(phonemes: [EspeakSynthesizer.Phoneme], duration: Double, faceSeed: UInt64) -> Tensor {
         let t = max(1, Int((duration * fps).rounded(.up)))
-        var rng = SplitMix64(seed: speakerSeed)
-        let skin = 0.55 + 0.25 * rng.nextUnitFloat(), lip = 0.25 + 0.15 * rng.nextUnitFloat()
-        let scale = 0.85 + 0.3 * rng.nextUnitFloat()
-        let cx = Float(size) / 2 + (rng.nextUnitFloat() - 0.5) * 3, cy = Float(size) * 0.55 + (rng.nextUnitFloat() - 0.5) * 3
+        let face = Face(seed: faceSeed, size: size)
+        let skin = face.skin, lip = face.lip, scale = face.scale, cx = face.centreX, cy = face.centreY
         // Viseme shape per frame (the phoneme sounding at the frame's centre), then a 3-tap smoothing.
         let sorted = phonemes.sorted { $0.start < $1.start }
         var raw: [(Float, Float, Float)] = []

@@ -7,11 +7,25 @@ import Foundation
 ///
 /// Layout, LRS3-like: `<out>/<split>/<id>.wav` (16 kHz), `<id>.txt` (the transcript),
 /// `<id>.frames.safetensors` (tensor `frames` `[T, H, W]`), and `<out>/<split>.tsv` manifests that
-/// `SpeechManifest` reads. Training and test use different voices and different prompts.
+/// `SpeechManifest` reads. Training and test use different voices and different prompts, and every
+/// utterance has its own face (`faceSeed`), test faces from a seed range disjoint from training's.
 public enum SyntheticAVSet {
     /// eSpeak voices (voice + variant) for training and for the held-out test speakers.
     public static let trainVoices = ["en-us+m3", "en+f2", "en-us+f4", "en-gb-x-rp+m1"]
     public static let testVoices = ["en-us+f3", "en-gb-scotland+m4"]
+
+    /// The face seed of one utterance: FNV-1a of the voice and the prompt id, so every utterance
+    /// gets its own face (reproducibly) and a model cannot recognise a voice's face instead of
+    /// reading the mouth. The top bit is set for the `test` split and clear for every other, so
+    /// test faces come from a seed range training never draws from.
+    public static func faceSeed(split: String, voice: String, promptID: String) -> UInt64 {
+        var h = FNV1a64()
+        h.mix("synthetic-av-face")
+        h.mix(voice)
+        h.mix(promptID)
+        let low = h.value & ~(UInt64(1) << 63)
+        return split == "test" ? low | (UInt64(1) << 63) : low
+    }
 
     /// The frames file beside an utterance's audio file.
     public static func framesURL(forAudio audio: URL) -> URL {
@@ -53,9 +67,11 @@ public enum SyntheticAVSet {
                 let name = "\(t.id.replacingOccurrences(of: "/", with: "_"))-v\(v)"
                 let audio = folder.appendingPathComponent(name + ".wav")
                 try AudioFile.writeWAV(clip, to: audio)
-                let frames = renderer.render(phonemes: speech.phonemes, duration: clip.duration, speakerSeed: 1000 + UInt64(v) + (split == "test" ? 500 : 0))
+                let seed = faceSeed(split: split, voice: voice, promptID: t.id)
+                let frames = renderer.render(phonemes: speech.phonemes, duration: clip.duration, faceSeed: seed)
                 let visemes = renderer.visemes(phonemes: speech.phonemes, duration: clip.duration).map(Float.init)
-                try SafeTensors.write(["frames": frames, "visemes": Tensor(visemes, shape: [visemes.count])], metadata: ["synthetic": "espeak-ng phoneme timings → viseme mouth shapes, 25 fps"],
+                let metadata = ["synthetic": "espeak-ng phoneme timings → viseme mouth shapes, 25 fps", "face_seed": "\(seed)"]
+                try SafeTensors.write(["frames": frames, "visemes": Tensor(visemes, shape: [visemes.count])], metadata: metadata,
                                       to: framesURL(forAudio: audio))
                 try AtomicFile.write(Array((t.text + "\n").utf8), to: folder.appendingPathComponent(name + ".txt"))
                 items.append(SpeechManifest.Item(audio: audio, transcript: t.text))

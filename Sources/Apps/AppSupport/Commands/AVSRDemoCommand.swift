@@ -58,7 +58,7 @@ enum AVSRDemoCommand {
             print("== audio-visual, SYNTHETIC visual stream (espeak-ng speech, mouth frames rendered from its phoneme timings):")
             print("   Omni-AVSR with ASR, VSR and AVSR tasks, video rates 1/2/5, \(z.avTrain) training utterances × (clean, 0, −5 dB), \(z.avEpochs) epochs, test voice held out")
             let av = URL(fileURLWithPath: AVSRVisualCommand.defaultFolder)
-            if !FileManager.default.fileExists(atPath: av.appendingPathComponent("test.tsv").path) {
+            if !AVSRVisualCommand.isCurrentAVSet(av) {  // missing, or built with one face per voice
                 try AVSRVisualCommand.makeAVData(out: av, trainPrompts: 120, testPrompts: 30, trainVoices: 2, maxWords: 8)
             }
             let avOut = out.deletingLastPathComponent().appendingPathComponent(out.lastPathComponent + "-av")

@@ -38,6 +38,14 @@ enum AVSRVisualCommand {
         log("  \(tr.count) training utterances (\(voices.count) voices), \(te.count) test utterances (held-out voice \(SyntheticAVSet.testVoices[0]))")
     }
 
+    /// Whether the synthetic set at `folder` is complete and current: frames drawn with one face
+    /// per utterance carry a `face_seed` metadata entry; older sets (one face per voice) do not.
+    static func isCurrentAVSet(_ folder: URL) -> Bool {
+        guard let items = try? SpeechManifest(contentsOf: folder.appendingPathComponent("test.tsv")).items, let first = items.first,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("train.tsv").path) else { return false }
+        return (try? SafeTensors.header(of: SyntheticAVSet.framesURL(forAudio: first.audio)))?.metadata?["face_seed"] != nil
+    }
+
     // MARK: - visual front end
 
     /// The per-frame feature kinds `visualFeatures` computes.
@@ -65,9 +73,15 @@ enum AVSRVisualCommand {
                 throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; --video needs frames for every one")
             }
             let cache = featureCacheURL(forAudio: item.audio)
+            // The cache is keyed by a fingerprint of the frames, so frames redrawn in place (a
+            // rebuilt set) are never paired with the features of the old ones.
+            var fingerprint = FNV1a64()
+            fingerprint.mix(frames.shape.map { Float($0) })
+            fingerprint.mix(frames.storage)
             var both: Tensor?
-            if model == nil, FileManager.default.fileExists(atPath: cache.path), let f = try? SafeTensors.read(cache)["features"],
-               f.rank == 2, f.shape[0] == frames.shape[0], f.shape[1] % 2 == 0 {
+            if model == nil, FileManager.default.fileExists(atPath: cache.path),
+               (try? SafeTensors.header(of: cache))?.metadata?["frames_fnv1a64"] == fingerprint.hex,
+               let f = try? SafeTensors.read(cache)["features"], f.rank == 2, f.shape[0] == frames.shape[0], f.shape[1] % 2 == 0 {
                 both = f
             }
             if both == nil {
@@ -77,7 +91,8 @@ enum AVSRVisualCommand {
                 }
                 let f = try features(of: frames, backbone: backbone!, name: item.audio.path)
                 if model == nil && f.shape[1] % 2 == 0 {
-                    try SafeTensors.write(["features": f], metadata: ["kind": "cls+patch-mean", "model": "dinov2-small"], to: cache)
+                    try SafeTensors.write(["features": f], metadata: ["kind": "cls+patch-mean", "model": "dinov2-small", "frames_fnv1a64": fingerprint.hex],
+                                          to: cache)
                 }
                 both = f
                 if (n + 1) % 40 == 0 || n + 1 == items.count {
@@ -172,7 +187,7 @@ enum AVSRVisualCommand {
             let (xtr, xte) = kind == "pixels" ? (try pixels(train), try pixels(test))
                 : (stacked(try visualFeatures(train, kind: kind)), stacked(try visualFeatures(test, kind: kind)))
             let r = try VisemeProbe.fit(train: xtr, trainLabels: ytr, test: xte, testLabels: yte, classes: Viseme.allCases.count, steps: steps)
-            print(String(format: "  %-16@ dim %4d  train acc %.3f  held-out voice acc %.3f  (majority class %.3f; %d / %d frames)",
+            print(String(format: "  %@ dim %4d  train acc %.3f  held-out voice acc %.3f  (majority class %.3f; %d / %d frames)",
                          kind, xtr.shape[1], r.trainAccuracy, r.testAccuracy, r.majorityAccuracy, r.trainFrames, r.testFrames))
         }
         return 0
