@@ -45,3 +45,20 @@ public struct FNV1a64 {
     /// The hash as 16 lower-case hex digits.
     public var hex: String { String(format: "%016llx", value) }
 }
+
+extension TrainingRun {
+    /// The run's options as checkpoint config entries, `option.<field>` → the field's JSON, one
+    /// key per stored property so a refused resume names the option that differs; `extra`
+    /// entries (data fingerprints, counts) are added as given.
+    public static func optionConfig<T: Encodable>(_ options: T, encoder: JSONEncoder = JSONEncoder(),
+                                                  extra: [String: String] = [:]) throws -> [String: String] {
+        var config = extra
+        if let fields = try JSONSerialization.jsonObject(with: try encoder.encode(options)) as? [String: Any] {
+            for (key, value) in fields {
+                config["option." + key] = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]))
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+            }
+        }
+        return config
+    }
+}

@@ -11,17 +11,8 @@ extension TrainingRun {
     /// each, so a refusal names the one that differs) and a hash of the support images and
     /// their labels (another `--data` folder or shot selection is refused).
     static func config(options: VisionAdaptOptions, images: [Image], labels: [Int]) throws -> [String: String] {
-        var config: [String: String] = [:]
-        let json = try JSONSerialization.jsonObject(with: try VisionAdaptOptions.encoder.encode(options))
-        if let fields = json as? [String: Any] {
-            for (key, value) in fields {
-                let text = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]))
-                    .map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
-                config["option." + key] = text
-            }
-        }
-        config["support-data"] = supportHash(images: images, labels: labels)
-        return config
+        try optionConfig(options, encoder: VisionAdaptOptions.encoder,
+                         extra: ["support-data": supportHash(images: images, labels: labels)])
     }
 
     /// FNV-1a-64 of every support image (size, channels, pixels) and its label, in order.

@@ -9,16 +9,7 @@ public typealias ChangeTrainingRun = TrainingRun
 extension TrainingRun {
     /// Every training option (one key each, so a refusal names it) and the pair counts.
     static func config(options: ChangeTrainOptions, train: Int, validation: Int) throws -> [String: String] {
-        var config: [String: String] = ["train-pairs": "\(train)", "validation-pairs": "\(validation)"]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if let fields = try JSONSerialization.jsonObject(with: try encoder.encode(options)) as? [String: Any] {
-            for (key, v) in fields {
-                config["option." + key] = (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]))
-                    .map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
-            }
-        }
-        return config
+        try optionConfig(options, extra: ["train-pairs": "\(train)", "validation-pairs": "\(validation)"])
     }
 }
 

@@ -9,16 +9,7 @@ import Foundation
 public enum ResumableRunConfig {
     /// `option.<field>` → the field's JSON for every stored property of `options`, plus `extra`.
     public static func config<T: Encodable>(options: T, extra: [String: String]) throws -> [String: String] {
-        var config = extra
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if let fields = try JSONSerialization.jsonObject(with: try encoder.encode(options)) as? [String: Any] {
-            for (key, v) in fields {
-                config["option." + key] = (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]))
-                    .map { String(decoding: $0, as: UTF8.self) } ?? "\(v)"
-            }
-        }
-        return config
+        try TrainingRun.optionConfig(options, extra: extra)
     }
 
     /// FNV-1a over every image's size and pixel bytes with its label, in order: a resume on
