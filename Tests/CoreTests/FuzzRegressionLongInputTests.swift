@@ -78,4 +78,21 @@ struct FuzzRegressionAdapterFolderTests {
         }
         #expect(peft.configs.isEmpty)
     }
+
+    /// `adapter-config` (soak round C): an alpha of 1.8e111 — a valid JSON number past Float's
+    /// range — decoded to +inf and only failed when the config was written back (an error naming
+    /// no file). It is refused at decoding now, as is an infinite `alpha_pattern` entry.
+    @Test func alphaBeyondFloatRangeIsRefusedNamingTheFile() {
+        let huge = "1" + String(repeating: "7", count: 110)
+        for json in [#"{"peft_type": "LORA", "r": 8, "lora_alpha": \#(huge), "target_modules": ["q"]}"#,
+                     #"{"peft_type": "LORA", "r": 8, "target_modules": ["q"], "alpha_pattern": {"q": \#(huge)}}"#] {
+            do {
+                _ = try AdapterConfig.decode(Data(json.utf8), file: "adapter_config.json")
+                Issue.record("should fail: \(json.prefix(60))")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("adapter_config.json") && message.contains("finite"), "\(message)")
+            }
+        }
+    }
 }

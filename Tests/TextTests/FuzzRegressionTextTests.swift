@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Core
 @testable import Text
 
 /// Inputs that trapped the text readers (found while writing the in-memory fuzz targets for the
@@ -71,5 +72,21 @@ struct TextFuzzRegressionTests {
         #expect(CachedFeatureSource.decodeEntry(entry(tokens: 2, dim: 1, floats: 2), key: key + "x") == nil)
         // An intact entry decodes: [2, 1] zeros.
         #expect(CachedFeatureSource.decodeEntry(entry(tokens: 2, dim: 1, floats: 2), key: key) == TokenFeatures(tokens: 2, dim: 1, values: [0, 0]))
+    }
+
+    /// `bert-config` (niced soak, session 4, round C): an `id2label` key holding an escaped newline
+    /// and a run of U+FFFF — the "not a non-negative integer" error quoted it raw over two lines.
+    @Test func id2labelKeyWithANewlineGivesOneLine() throws {
+        let key = "+00d" + String(repeating: "\\uFFFF", count: 40) + "b\\num_hid;18"
+        let text = "{\n  \"id2label\": {\"\(key)\": \"B\"}}"
+        do {
+            let config = try BertConfig(json: try JSONConfig(parsing: text, file: "config.json"))
+            try config.validate(file: "config.json")
+            Issue.record("should fail")
+        } catch {
+            let message = "\(error)"
+            #expect(!message.contains("\n") && message.contains("config.json") && message.contains("id2label"), "\(message)")
+            #expect(message.count < 400, "\(message.count) characters")
+        }
     }
 }

@@ -53,6 +53,8 @@ extension AdapterConfig {
         func float(_ k: String) throws -> Float? {
             guard let v = value(k) else { return nil }
             guard let n = v as? NSNumber, !isJSONBool(n) else { throw bad("'\(k)' must be a number, got \(v)") }
+            // A value past Float's range becomes ±inf: refuse it here rather than scale by infinity.
+            guard n.floatValue.isFinite else { throw bad("'\(k)' must be a finite number within 32-bit float range, got \(clippedForMessage("\(v)"))") }
             return n.floatValue
         }
         func bool(_ k: String) throws -> Bool? {
@@ -106,7 +108,9 @@ extension AdapterConfig {
             c.rankPattern = m.mapValues(\.intValue)
         }
         if let v = value("alpha_pattern") {
-            guard let m = v as? [String: NSNumber] else { throw bad("'alpha_pattern' must map patterns to numbers") }
+            guard let m = v as? [String: NSNumber], m.values.allSatisfy({ !isJSONBool($0) && $0.floatValue.isFinite }) else {
+                throw bad("'alpha_pattern' must map patterns to finite numbers")
+            }
             c.alphaPattern = m.mapValues(\.floatValue)
         }
         if let s = value("lora_dropout_site") as? String {

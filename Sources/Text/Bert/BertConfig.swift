@@ -69,7 +69,7 @@ public struct BertConfig: Sendable, Equatable {
         if let map = try c.optionalStringMap("id2label") {
             for (k, v) in map {
                 guard let id = Int(k), id >= 0 else {
-                    throw BertError.unsupportedConfig(file: file, key: "id2label", problem: "label id '\(k)' is not a non-negative integer")
+                    throw BertError.unsupportedConfig(file: file, key: "id2label", problem: "label id '\(clippedForMessage(k))' is not a non-negative integer")
                 }
                 labels[id] = v
             }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Problems loading or running a BERT-family model. Each description is one line that names the
@@ -13,10 +14,13 @@ public enum BertError: Error, CustomStringConvertible, Equatable {
     /// Model inputs that do not fit together or exceed the model's limits.
     case badInput(String)
 
-    public var description: String {
+    public var description: String { oneLineMessage(rawDescription) }
+
+    /// The message before control characters are escaped: keys and values come from the file.
+    private var rawDescription: String {
         switch self {
         case let .unsupportedConfig(file, key, problem):
-            return "\(file): key '\(key)': \(problem)"
+            return "\(file): key '\(clippedForMessage(key))': \(problem)"
         case let .notABertCheckpoint(folder, keys):
             let shown = keys.prefix(6).joined(separator: ", ")
             return "\(folder): no 'embeddings.word_embeddings.weight' (with or without a 'bert.' prefix) among the checkpoint keys (\(shown)\(keys.count > 6 ? ", …" : "")); pass a Hugging Face BERT-family model folder"
