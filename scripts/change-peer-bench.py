@@ -76,11 +76,14 @@ class PeftCD(nn.Module):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
-    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--size", type=int, default=256)
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--peft", default="lora")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
     a = p.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     net = PeftCD(a.model, a.peft)
     xa, xb = torch.randn(a.batch, 3, a.size, a.size), torch.randn(a.batch, 3, a.size, a.size)

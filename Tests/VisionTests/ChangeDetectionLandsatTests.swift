@@ -40,6 +40,28 @@ struct ChangeDetectionLandsatTests {
         #expect { _ = try LandsatPair.load(folder: dir) } throws: { e in "\(e)".contains("install-models.sh") }
     }
 
+    @Test func noDataSamplesStayOutOfTheStretch() throws {
+        // A 16-bit signed band with GDAL_NODATA −32768 at its left column: the stretch must come
+        // from the valid values 100…(100 + 15·8) only, and the fill must be drawn black.
+        let nodata = TIFFTag(tag: 42113, type: 2, count: 7, bytes: Array("-32768".utf8) + [0])
+        let (w, h) = (16, 8)
+        let samples = (0..<(w * h)).map { $0 % w == 0 ? Float(-32768) : Float(100 + ($0 % w) * 8) }
+        let r = Raster(width: w, height: h, bands: 1, samples: samples, bitsPerSample: 16, geoTags: [nodata])
+        #expect(r.noDataValue == -32768)
+        let img = try r.maskingNoData().normalizedImage(bands: [0])
+        // Valid values 100 + 8x for columns x = 1…15, i.e. 108…220, each 8 times (120 values). By
+        // numpy's linear rule the 2nd percentile sits at rank 0.02·119 = 2.38 (both neighbours
+        // 108) and the 98th at 116.62 (both 220): 108 → 0, 220 → 255, and column 8 (164) →
+        // 56·255/112 = 127.5, i.e. 127 or 128 after Float rounding.
+        let column = { (x: Int) in img.pixels[(0 * w + x) * 3] }
+        #expect(column(0) == 0)
+        #expect(column(1) == 0 && column(15) == 255)
+        #expect(column(8) == 127 || column(8) == 128, "mid column \(column(8))")
+        // Without the masking the fill would set the low percentile and flatten the valid range.
+        let washed = try r.normalizedImage(bands: [0])
+        #expect(washed.pixels[8 * 3] > 200)
+    }
+
     /// `CORNER_UL_PROJECTION_{X,Y}_PRODUCT` of a Landsat MTL metadata file.
     static func upperLeft(_ mtl: URL) throws -> (Double, Double) {
         let text = try String(contentsOf: mtl, encoding: .utf8)

