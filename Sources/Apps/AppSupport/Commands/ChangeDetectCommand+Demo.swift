@@ -87,15 +87,15 @@ extension ChangeDetectCommand {
                                  reading: RasterReading(), resize: false)
             rows.append((mode.rawValue, s.test, s.training, cpuSeconds() - cpu0))
         }
-        print("mode      trainable   test IoU   test F1   precision   recall   kappa   train pairs/s   CPU s (train + test)")
+        print("mode       trainable   test IoU   test F1   precision   recall   kappa   train pairs/s   CPU s (train + test)")
         for (name, s, r, cpu) in rows {
             let f = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "  -   " }
-            print(name.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: " %9d", r.trainable) + "   " + f(s?.iou) + "    " + f(s?.f1)
+            print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %9d", r.trainable) + "   " + f(s?.iou) + "    " + f(s?.f1)
                   + "    " + f(s?.precision) + "     " + f(s?.recall) + "   " + f(s?.kappa) + String(format: "   %.2f", r.pairsPerSecond) + String(format: "            %.0f", cpu))
         }
         for (name, s) in [("pixel-diff", bars.pixelDifference), ("pixel-norm", bars.normalizedDifference), ("all-change", bars.allChange)] {
             let f = { (v: Double) in String(format: "%.4f", v) }
-            print(name.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: " %9d", name == "all-change" ? 0 : 1) + "   " + f(s.iou) + "    " + f(s.f1)
+            print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %9d", name == "all-change" ? 0 : 1) + "   " + f(s.iou) + "    " + f(s.f1)
                   + "    " + f(s.precision) + "     " + f(s.recall) + "   " + f(s.kappa) + "      -")
         }
         // Change maps of a few test pairs and of real pairs without masks, with the first mode.
