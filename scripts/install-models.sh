@@ -54,20 +54,25 @@ fi
 # models/landsat : the Landsat GeoTIFFs in the extdata of Debian's r-cran-satellite (an R package; its data are
 # USGS Landsat crops, public domain). The .deb is downloaded and unpacked with dpkg-deb: R is NOT installed.
 # change-detect demo draws its second real change map (no mask) from them.
-if [ ! -f models/landsat/.installed ]; then
-  echo "installing Landsat 7/8 GeoTIFFs from Debian r-cran-satellite (unpacked, R not needed) into models/landsat" >&2
-  rm -rf models/landsat.tmp && mkdir -p models/landsat.tmp/deb
+fetch_landsat() {  # every step checked by hand: `set -e` does not apply inside a tested function
+  rm -rf models/landsat.tmp && mkdir -p models/landsat.tmp/deb || return 1
   if ! (cd models/landsat.tmp/deb && apt-get download -qq r-cran-satellite 2>/dev/null); then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq  # a fresh machine may have no package lists yet
-    (cd models/landsat.tmp/deb && apt-get download -qq r-cran-satellite)
+    $SUDO apt-get update -qq || return 1  # a fresh machine may have no package lists yet
+    (cd models/landsat.tmp/deb && apt-get download -qq r-cran-satellite) || return 1
   fi
-  dpkg-deb -x models/landsat.tmp/deb/r-cran-satellite_*.deb models/landsat.tmp/x
-  cp models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LE07_*.TIF \
-     models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LE07_*_MTL.txt \
-     models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LC08_*.TIF \
-     models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata/LC08_*_MTL.txt models/landsat.tmp/
-  cp models/landsat.tmp/x/usr/share/doc/r-cran-satellite/copyright models/landsat.tmp/copyright.r-cran-satellite
-  rm -rf models/landsat.tmp/deb models/landsat.tmp/x models/landsat
+  dpkg-deb -x models/landsat.tmp/deb/r-cran-satellite_*.deb models/landsat.tmp/x || return 1
+  ext=models/landsat.tmp/x/usr/lib/R/site-library/satellite/extdata
+  cp "$ext"/LE07_*.TIF "$ext"/LE07_*_MTL.txt "$ext"/LC08_*.TIF "$ext"/LC08_*_MTL.txt models/landsat.tmp/ || return 1
+  cp models/landsat.tmp/x/usr/share/doc/r-cran-satellite/copyright models/landsat.tmp/copyright.r-cran-satellite || return 1
+  rm -rf models/landsat.tmp/deb models/landsat.tmp/x models/landsat || return 1
   mv models/landsat.tmp models/landsat && touch models/landsat/.installed
+}
+if [ ! -f models/landsat/.installed ]; then
+  echo "installing Landsat 7/8 GeoTIFFs from Debian r-cran-satellite (unpacked, R not needed) into models/landsat" >&2
+  # Optional data (only the demo's pictures use it): a failure warns instead of stopping the install.
+  if ! fetch_landsat; then
+    rm -rf models/landsat.tmp
+    echo "warning: could not fetch r-cran-satellite (apt-get download / dpkg-deb); change-detect demo will skip the Landsat pair" >&2
+  fi
 fi
