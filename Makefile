@@ -33,6 +33,7 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --epochs 10 --keep-share 1 --min-tag-count 2 --target query,key,value,dense --head-lr-scale 4 --out runs/gec-demo
 	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
 	$(SWIFT) run $(RELEASE) change-detect demo
+	$(SWIFT) run $(RELEASE) avsr-tune demo --short
 
 # Whisper on real telephone prompts (zero-shot, babble at 0 dB), Omni-AVSR adaptation, and the
 # synthetic audio-visual set (ASR / VSR / AVSR at several compression rates).

@@ -71,6 +71,51 @@ import TestSupport
         #expect(throws: (any Error).self) { try VisemeProbe.fit(train: a, trainLabels: [0], test: b, testLabels: yb, classes: 3) }
     }
 
+    /// Frames [1, 2, 3, 4] (width 1) with 3 valid frames (the 4th is padding), context 1: each
+    /// row is (t − 1, t, t + 1) clamped to the valid frames, worked by hand; the padded row
+    /// repeats the last valid row, so padding never enters a real frame's context.
+    @Test func temporalContextStacksValidNeighbours() throws {
+        let x = Tensor([1, 2, 3, 4, 10, 20, 30, 40], shape: [2, 4, 1])
+        let c = OmniAVSR.temporalContext(x, lengths: [3, 4], radius: 1)
+        #expect(c.shape == [2, 4, 3])
+        #expect(c.storage == [1, 1, 2, 1, 2, 3, 2, 3, 3, 2, 3, 3,
+                              10, 10, 20, 10, 20, 30, 20, 30, 40, 30, 40, 40])
+        #expect(OmniAVSR.temporalContext(x, lengths: nil, radius: 0).storage == x.storage)
+        // The video branch reads (2c + 1)·D features; the memory equals the branch on the stacked input.
+        let whisper = try tinyWhisper()
+        let omni = try OmniAVSR(whisper: whisper, videoDim: 6, videoRates: [1, 2], seed: 2, videoTimePositions: false, videoHidden: 10, videoContext: 2)
+        #expect(omni.video!.projectors[1]!.fc1.weight.shape == [10, 30])
+        let video = randomTensor([1, 5, 6], seed: 9)
+        let (m, _) = try omni.memory(task: .vsr, audioStates: nil, audioRate: 1, videoFeatures: video, videoRate: 2)
+        let direct = withoutGrad { omni.video!(OmniAVSR.temporalContext(video, lengths: nil, radius: 2), rate: 2) }
+        #expect(m.storage == direct.storage)
+    }
+
+    /// `options.tasks = ["vsr"]` trains lip reading alone on video-only examples: only the VSR
+    /// LoRAs (with the shared ones) and the video branch get updated; the audio projectors and
+    /// the ASR/AVSR task LoRAs keep their initial values; an unknown task name is refused.
+    @Test func lipReadingOnlyTrainsTheVideoPath() throws {
+        let whisper = try tinyWhisper()
+        let examples = [AVSRExample(audioStates: nil, videoFeatures: randomTensor([7, 6], seed: 1), targets: [300, 301]),
+                        AVSRExample(audioStates: nil, videoFeatures: randomTensor([5, 6], seed: 2), targets: [400])]
+        var o = AVSRTrainingOptions()
+        o.epochs = 2; o.batchSize = 2; o.warmupFraction = 0; o.tasks = ["vsr"]; o.videoRates = [1, 2]; o.audioRates = [1, 4]
+        let model = try AVSRAdapterFile(baseModel: "tiny", videoDim: 6, options: o).makeModel(whisper: whisper)
+        let before = Dictionary(uniqueKeysWithValues: model.trainableParameters().map { ($0.0, $0.1.storage) })
+        let report = try AVSRTrainer.train(model: model, examples: examples, prompt: [whisper.generation.startOfTranscript],
+                                           endOfText: whisper.generation.endOfText, options: o, run: TrainingRun()) { _ in }
+        #expect(Array(report.taskLosses.keys) == ["vsr"] && report.taskLosses["vsr"]!.count == 2)
+        for (name, t) in model.trainableParameters() {
+            let moved = t.storage != before[name]!
+            let videoPath = name.hasPrefix("video.") || name.contains(".vsr.") || name.contains(".shared.")
+            #expect(moved == videoPath, "\(name) moved: \(moved)")
+        }
+        o.tasks = ["lipreading"]
+        #expect(throws: (any Error).self) {
+            try AVSRTrainer.train(model: model, examples: examples, prompt: [1], endOfText: 2, options: o, run: TrainingRun()) { _ in }
+        }
+    }
+
     @Test func tokenBudget() {
         #expect(AVSRTrainer.tokenBudget(seconds: 0) == 8)
         #expect(AVSRTrainer.tokenBudget(seconds: 2.05) == 8 + 17)

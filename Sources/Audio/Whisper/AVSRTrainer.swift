@@ -21,6 +21,17 @@ public struct AVSRTrainingOptions: Codable, Sendable, Equatable {
     /// Per-frame visual feature: `cls` (DINOv2's class token), `patch-mean` (mean of the patch
     /// tokens) or `cls+patch-mean` (both, concatenated); nil = `cls`.
     public var visualFeatures: String? = "cls"
+    /// The tasks to train (`asr`, `vsr`, `avsr`); nil = every task the data supports (the paper's
+    /// joint training). A subset is a diagnostic, e.g. `vsr` alone to see whether the visual path learns.
+    public var tasks: [String]? = nil
+    /// AdamW weight decay and second-moment decay; nil (files written before these options) = the
+    /// paper's 0.1 and 0.98.
+    public var weightDecay: Double? = 0.1
+    public var beta2: Double? = 0.98
+    /// Hidden width of the video projectors (nil = the decoder width); the paper's is 2× its input.
+    public var videoHidden: Int? = nil
+    /// Frames of context stacked on each side of every video frame (nil = 0; `OmniAVSR.temporalContext`).
+    public var videoContext: Int? = nil
     public init() {}
 }
 
@@ -45,9 +56,10 @@ public struct AVSRExample: Sendable {
 
 /// Omni-AVSR training and inference on precomputed frozen-encoder outputs.
 ///
-/// Each step draws one batch per task the data supports (ASR always; VSR and AVSR when every
-/// example has video), a compression rate per modality uniformly from the trained rates
-/// (Matryoshka training), and minimises the paper's `(1.0·L_ASR + 1.5·L_VSR + 1.0·L_AVSR)/3` with
+/// Each step draws one batch and one compression rate per modality uniformly from the trained
+/// rates (Matryoshka training, the paper's "optimized" variant), shared by every task the data
+/// supports (ASR always; VSR and AVSR when every example has video; `options.tasks` may narrow
+/// them), and minimises the paper's `(1.0·L_ASR + 1.5·L_VSR + 1.0·L_AVSR)/3` with
 /// AdamW over the Omni-LoRAs, the rate projectors and the modality embeddings. Batches are a
 /// seeded shuffle per epoch (the last partial batch is kept).
 public enum AVSRTrainer {
@@ -145,6 +157,8 @@ public enum AVSRTrainer {
         public var seconds: Double
         /// Utterances per step summed over the tasks (a step trains one batch per task).
         public var utterances: Int
+        /// Each task's (unweighted) loss at every step, by task name.
+        public var taskLosses: [String: [Float]] = [:]
         public var stepsPerSecond: Double { Double(steps) / max(seconds, 1e-9) }
         public var utterancesPerSecond: Double { Double(utterances) / max(seconds, 1e-9) }
     }
@@ -163,13 +177,20 @@ public enum AVSRTrainer {
         }
         let hasVideo = model.video != nil && examples.allSatisfy { $0.videoFeatures != nil }
         let hasAudio = examples.allSatisfy { $0.audioStates != nil }
-        let tasks = AVSRTask.allCases.filter {
+        var tasks = AVSRTask.allCases.filter {
             let use = OmniAVSR.uses($0)
             return (!use.audio || hasAudio) && (!use.video || hasVideo)
         }
         guard !tasks.isEmpty else { throw WhisperDecodeError("the examples have neither audio states nor video features for every utterance") }
+        if let wanted = o.tasks {
+            for name in wanted where AVSRTask(rawValue: name) == nil {
+                throw WhisperDecodeError("unknown task '\(name)' (use asr, vsr, avsr)")
+            }
+            tasks = tasks.filter { wanted.contains($0.rawValue) }
+            guard !tasks.isEmpty else { throw WhisperDecodeError("none of the tasks \(wanted) can be trained on these examples (video for every utterance is needed for vsr and avsr)") }
+        }
         let params = model.trainableParameters()
-        let opt = AdamW(learningRate: o.learningRate, weightDecay: 0.01)
+        let opt = AdamW(learningRate: o.learningRate, beta2: o.beta2 ?? 0.98, weightDecay: o.weightDecay ?? 0.1)
         let stepsPerEpoch = (examples.count + o.batchSize - 1) / o.batchSize
         let total = stepsPerEpoch * o.epochs
         let schedule = LRSchedule.cosine(warmup: Int(Double(total) * o.warmupFraction), total: total)
@@ -188,20 +209,22 @@ public enum AVSRTrainer {
         var step = at.step
         var losses: [Float] = []
         var utterances = 0
+        var perTask: [String: [Float]] = [:]
         let started = Date()
         log("training \(params.reduce(0) { $0 + $1.1.count }) parameters on \(examples.count) utterances, tasks \(tasks.map(\.rawValue)), \(total) steps")
         for epoch in stride(from: max(1, at.epoch), through: o.epochs, by: 1) {
-            // One shuffled order per task, so each task sees every utterance once per epoch.
-            let orders = tasks.indices.map { order(count: examples.count, seed: o.seed, epoch: epoch, task: $0) }
+            // As the paper: one shuffled order, and every task of a step reads the same batch at
+            // the same (audio rate, video rate), drawn once per step.
+            let epochOrder = order(count: examples.count, seed: o.seed, epoch: epoch, task: 0)
             for s in 0..<stepsPerEpoch where !at.alreadyTrained(epoch: epoch, batch: s) {
                 opt.learningRate = schedule.learningRate(at: step, base: o.learningRate)
                 var rng = stepRNG(seed: o.seed, step: step)
+                let audioRate = model.audio.sampleRate(using: &rng)
+                let videoRate = model.video?.sampleRate(using: &rng) ?? 1
                 var taskLosses: [AVSRTask: Tensor] = [:]
-                for (t, task) in tasks.enumerated() {
-                    let batch = orders[t][(s * o.batchSize)..<min((s + 1) * o.batchSize, examples.count)].map { examples[$0] }
+                for task in tasks {
+                    let batch = epochOrder[(s * o.batchSize)..<min((s + 1) * o.batchSize, examples.count)].map { examples[$0] }
                     let use = OmniAVSR.uses(task)
-                    let audioRate = model.audio.sampleRate(using: &rng)
-                    let videoRate = model.video?.sampleRate(using: &rng) ?? 1
                     let audio = use.audio ? try stack(batch.map { $0.audioStates! }) : nil
                     let video = use.video ? try stack(batch.map { $0.videoFeatures! }) : nil
                     let (memory, mask) = try model.memory(task: task, audioStates: audio?.0, audioLengths: audio?.1, audioRate: audioRate,
@@ -211,6 +234,7 @@ public enum AVSRTrainer {
                     utterances += batch.count
                 }
                 let loss = OmniAVSR.combinedLoss(taskLosses)
+                for (task, l) in taskLosses { perTask[task.rawValue, default: []].append(l.item) }
                 loss.backward()
                 opt.step(params)
                 opt.zeroGrad(params)
@@ -224,14 +248,18 @@ public enum AVSRTrainer {
                 if step % max(1, logEvery) == 0 || step == total {
                     let elapsed = Date().timeIntervalSince(started), done = Double(losses.count)
                     let recent = losses.suffix(10)
-                    log(String(format: "  epoch %d step %d/%d  loss %.4f  %.3f steps/s  %.1f utterances/s  ETA %.0f s", epoch, step, total,
-                               recent.reduce(0, +) / Float(recent.count), done / max(elapsed, 1e-9), Double(utterances) / max(elapsed, 1e-9),
+                    let split = tasks.map { t -> String in
+                        let r = perTask[t.rawValue, default: []].suffix(10)
+                        return String(format: "%@ %.3f", t.rawValue, r.reduce(0, +) / Float(max(1, r.count)))
+                    }.joined(separator: ", ")
+                    log(String(format: "  epoch %d step %d/%d  loss %.4f (%@)  %.3f steps/s  %.1f utterances/s  ETA %.0f s", epoch, step, total,
+                               recent.reduce(0, +) / Float(recent.count), split, done / max(elapsed, 1e-9), Double(utterances) / max(elapsed, 1e-9),
                                elapsed / max(done, 1) * Double(total - step)))
                 }
             }
         }
         try session.checkpoint(TrainingPosition(step: step, epoch: o.epochs + 1, finished: true))
-        return Report(losses: losses, steps: losses.count, seconds: Date().timeIntervalSince(started), utterances: utterances)
+        return Report(losses: losses, steps: losses.count, seconds: Date().timeIntervalSince(started), utterances: utterances, taskLosses: perTask)
     }
 
     /// Most tokens a transcript of `seconds` of speech may have: 8 per second (about three times

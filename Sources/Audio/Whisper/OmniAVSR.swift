@@ -27,25 +27,32 @@ public final class OmniAVSR: Module {
     public let video: MatryoshkaBranch?
     /// Whether video tokens get Whisper's encoder position at their time (`videoTimeEmbedding`).
     public let videoTimePositions: Bool
+    /// Frames of context on each side stacked onto every video frame before compression (0 = none).
+    public let videoContext: Int
     /// The Omni-LoRAs on the decoder, by module path (`layers.0.self_attn.q_proj`, …).
     public private(set) var loras: [(path: String, adapter: TaskRoutedLoRA)] = []
 
     /// Wraps a (frozen) Whisper model. `videoDim` nil builds an audio-only model. LoRA rank =
     /// round(d / reductionFactor) and scale = alpha / reductionFactor (the adapter library's convention).
+    /// `videoHidden` is the video projectors' hidden width (nil = the decoder width); `videoContext`
+    /// = c stacks the features of the c frames before and after onto each frame (`temporalContext`),
+    /// so the video projector's input is `(2c + 1)·videoDim` wide.
     public init(whisper: WhisperModel, videoDim: Int?, audioRates: [Int] = [1, 4, 16], videoRates: [Int] = [1, 2, 5],
                 loraMode: TaskLoRAMode = .sharedAndTask, reductionFactor: Int = 8, alpha: Float = 8, seed: UInt64 = 0,
-                videoTimePositions: Bool = true) throws {
+                videoTimePositions: Bool = true, videoHidden: Int? = nil, videoContext: Int = 0) throws {
         // One Omni-AVSR per Whisper instance: the LoRAs are attached to its decoder's linears.
         if whisper.decoder.layers.items.first?.selfAttention.query.adapters.contains(where: { $0.name == "omni" }) == true {
             throw WhisperDecodeError("this Whisper model already carries an Omni-AVSR adapter; load a fresh copy of the model for another one")
         }
         self.whisper = whisper
         self.videoTimePositions = videoTimePositions
+        guard videoContext >= 0 else { throw WhisperDecodeError("video context must be ≥ 0 frames, got \(videoContext)") }
+        self.videoContext = videoContext
         whisper.freeze()
         let d = whisper.config.dModel
         let root = SplitMix64(seed: seed)
         audio = try MatryoshkaBranch(inDim: d, dim: d, rates: audioRates, residual: true, seed: root.fork(1).state)
-        video = try videoDim.map { try MatryoshkaBranch(inDim: $0, dim: d, rates: videoRates, residual: false, seed: root.fork(2).state) }
+        video = try videoDim.map { try MatryoshkaBranch(inDim: $0 * (2 * videoContext + 1), dim: d, rates: videoRates, hidden: videoHidden, residual: false, seed: root.fork(2).state) }
         super.init()
         let scaling = LoRAScaling.reductionFactor(reductionFactor)
         let rank = scaling.rank(configured: 0, inFeatures: d)
@@ -106,6 +113,27 @@ public final class OmniAVSR: Module {
         return Tensor(out, shape: [count, d])
     }
 
+    /// `[B, T, D]` → `[B, T, (2c + 1)·D]`: frame t's row is the concatenation of frames t − c, …, t + c (clamped to the item's valid frames, so padding never
+    /// leaks in). A per-frame image encoder (DINOv2) sees one mouth shape; a viseme is a movement
+    /// over several frames, which AV-HuBERT's temporal front end and transformer see and this
+    /// gives the projector. The input is frozen, so no gradient is recorded.
+    public static func temporalContext(_ x: Tensor, lengths: [Int]?, radius c: Int) -> Tensor {
+        precondition(x.rank == 3 && c >= 0, "temporalContext: input must be [B, T, D], got \(x.shape)")
+        let b = x.shape[0], t = x.shape[1], d = x.shape[2], w = (2 * c + 1) * d
+        var out = [Float](repeating: 0, count: b * t * w)
+        for i in 0..<b {
+            let valid = max(1, min(t, lengths?[i] ?? t))
+            for f in 0..<t {
+                for k in 0..<(2 * c + 1) {
+                    let src = min(valid - 1, max(0, min(f, valid - 1) + k - c))
+                    let from = (i * t + src) * d, to = (i * t + f) * w + k * d
+                    out.replaceSubrange(to..<(to + d), with: x.storage[from..<(from + d)])
+                }
+            }
+        }
+        return Tensor(out, shape: [b, t, w])
+    }
+
     /// The decoder memory for `task`: compressed audio `[B, ⌈Ta/ra⌉, d]` and/or video tokens, concatenated,
     /// with a `[B, S]` mask (1 real, 0 padding) from the valid lengths (nil lengths = all valid).
     public func memory(task: AVSRTask, audioStates: Tensor?, audioLengths: [Int]? = nil, audioRate: Int,
@@ -126,7 +154,7 @@ public final class OmniAVSR: Module {
         }
         if use.video {
             guard let v = videoFeatures, let branch = video else { throw WhisperDecodeError("task \(task.rawValue) needs video features and a video branch") }
-            try add(v, videoLengths, videoRate, branch)
+            try add(videoContext > 0 ? Self.temporalContext(v, lengths: videoLengths, radius: videoContext) : v, videoLengths, videoRate, branch)
         }
         let batch = parts[0].shape[0]
         guard parts.allSatisfy({ $0.shape[0] == batch }) else { throw WhisperDecodeError("audio and video batches differ: \(parts.map(\.shape))") }

@@ -71,7 +71,8 @@ enum AVSRTrainCommand {
 
     static let trainOptions: Set<String> = ["data", "val-data", "out", "model", "epochs", "batch", "lr", "seed", "rates", "lora-mode",
                                             "reduction-factor", "alpha", "train-snr", "train-limit", "visual-features",
-                                            "checkpoint-every", "resume", "log-every", "state-cache"]
+                                            "checkpoint-every", "resume", "log-every", "state-cache", "tasks", "weight-decay",
+                                            "video-hidden", "video-rates", "video-context"]
     static let trainFlags: Set<String> = ["video", "no-video-positions"]
 
     static func train(_ args: [String]) throws -> Int32 {
@@ -99,6 +100,22 @@ enum AVSRTrainCommand {
         o.alpha = try a.float("alpha", default: o.alpha)
         o.videoPositions = !a.has("no-video-positions")
         o.visualFeatures = a.string("visual-features", default: "cls")
+        if a.string("tasks") != nil { o.tasks = a.list("tasks", default: []) }
+        o.weightDecay = Double(try a.float("weight-decay", default: Float(o.weightDecay ?? 0.1)))
+        if a.string("video-hidden") != nil {
+            let h = try a.int("video-hidden", default: 0)
+            guard h >= 1 else { throw ArgumentError.badValue("video-hidden", "\(h)", expected: "a width ≥ 1, e.g. 768") }
+            o.videoHidden = h
+        }
+        if a.string("video-context") != nil {
+            let c = try a.int("video-context", default: 0)
+            guard c >= 0 else { throw ArgumentError.badValue("video-context", "\(c)", expected: "frames of context on each side, ≥ 0") }
+            o.videoContext = c
+        }
+        o.videoRates = try a.list("video-rates", default: o.videoRates.map(String.init)).map {
+            guard let r = Int($0), r >= 1 else { throw ArgumentError.badValue("video-rates", $0, expected: "integers ≥ 1, e.g. 1,2,5") }
+            return r
+        }
         let every = try a.int("checkpoint-every", default: 0)
         guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "0 (only at the end) or a number of steps") }
         let run = TrainingRun(checkpointFolder: out, checkpointEvery: every, resumeFrom: a.string("resume").map { URL(fileURLWithPath: $0) })
@@ -119,7 +136,15 @@ enum AVSRTrainCommand {
         let model = try file.makeModel(whisper: whisper)
         let recs = try recordings(manifest)
         var examples: [AVSRExample] = []
-        for snr in trainSNRs {
+        let lipReadingOnly = o.tasks == ["vsr"] && video != nil
+        if lipReadingOnly, let video {
+            // Lip reading alone never reads the audio: skip the encoder (and the noise copies).
+            for (i, item) in manifest.items.enumerated() {
+                examples.append(AVSRExample(audioStates: nil, videoFeatures: video[i], targets: tokenizer.encode(" " + item.transcript),
+                                            seconds: Double(recs[i].count) / 16_000))
+            }
+        }
+        for snr in trainSNRs where !lipReadingOnly {
             log("encoding \(recs.count) training utterances (\(conditionName(snr))) with the frozen Whisper encoder")
             let states = try EncoderCache.states(cache, key: EncoderCache.key(model: folder, items: manifest.items, condition: conditionName(snr), seed: o.seed &+ 1000)) {
                 try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: o.seed &+ 1000), log: log)
@@ -216,7 +241,7 @@ enum AVSRTrainCommand {
         return table
     }
 
-    static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache"]
+    static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache", "tasks"]
 
     static func evaluate(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video"])

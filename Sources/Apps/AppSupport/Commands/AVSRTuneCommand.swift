@@ -25,11 +25,13 @@ public enum AVSRTuneCommand: Command {
           --checkpoint-every N / --resume DIR: checkpoints and a bit-identical resume after a kill;
           --video [--visual-features cls|patch-mean|cls+patch-mean] [--no-video-positions]: the AV set;
           --state-cache DIR keeps the frozen encoder's states on disk (also for eval); --log-every N.
+          --tasks asr,vsr,avsr (a subset, e.g. vsr alone), --video-rates 1,2,5, --video-hidden N,
+          --video-context C (stack C neighbour frames each side), --weight-decay X (default 0.1).
           Writes the adapter and train_results.json (steps/s, utterances/s of the training loop).
                avsr-tune eval [--data data/speech/test.tsv] [--adapter DIR] [--rates 1,4,16] [--snr clean,0] [--limit N] [--print]
           WER table per babble condition (SNR in dB; babble = 4 other utterances of the set) and rate;
           without --adapter: zero-shot Whisper. Digits are compared as words unless --digits.
-               avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--test-prompts 30] [--train-voices 2]
+               avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--val-prompts 30] [--test-prompts 30] [--train-voices 2]
           SYNTHETIC audio-visual set: espeak-ng voices speak short prompts; mouth frames (56 px, 25 fps)
           are rendered from its phoneme timings (visemes). train/eval take --video for it (DINOv2 features).
                avsr-tune probe-visual [--data data/avsr-synthetic] [--limit 80]

@@ -14,18 +14,19 @@ enum AVSRVisualCommand {
     // MARK: - make-av-data
 
     static func makeAVData(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["out", "train-prompts", "test-prompts", "train-voices", "max-words"], flags: [])
+        let a = try Arguments(args, options: ["out", "train-prompts", "val-prompts", "test-prompts", "train-voices", "max-words"], flags: [])
         try makeAVData(out: URL(fileURLWithPath: a.string("out", default: defaultFolder)), trainPrompts: try a.int("train-prompts", default: 120),
-                       testPrompts: try a.int("test-prompts", default: 30), trainVoices: try a.int("train-voices", default: 2),
-                       maxWords: try a.int("max-words", default: 8))
+                       valPrompts: try a.int("val-prompts", default: 30), testPrompts: try a.int("test-prompts", default: 30),
+                       trainVoices: try a.int("train-voices", default: 2), maxWords: try a.int("max-words", default: 8))
         return 0
     }
 
     /// Short Asterisk prompts (at most `maxWords` words), split by prompt with the speech split's
-    /// seed, spoken by `trainVoices` training voices and one held-out test voice.
-    static func makeAVData(out: URL, trainPrompts: Int, testPrompts: Int, trainVoices: Int, maxWords: Int) throws {
+    /// seed, spoken by `trainVoices` training voices, one held-out test voice, and for `val` (the
+    /// split to select settings on; its prompts are in neither train nor test) the other held-out voice.
+    static func makeAVData(out: URL, trainPrompts: Int, valPrompts: Int = 30, testPrompts: Int, trainVoices: Int, maxWords: Int) throws {
         let corpus = try SpeechCorpus.debian { url in String(decoding: try Gzip.decompress(contentsOf: url), as: UTF8.self) }
-        let (train, _, test) = corpus.split(valFraction: 0.1, testFraction: 0.2, seed: 7)
+        let (train, val, test) = corpus.split(valFraction: 0.1, testFraction: 0.2, seed: 7)
         func pick(_ us: [SpeechCorpus.Utterance], _ n: Int) -> [(id: String, text: String)] {
             let short = us.filter { $0.id.hasPrefix("asterisk/") && $0.transcript.split(separator: " ").count <= maxWords }
             guard n < short.count else { return short.map { ($0.id, $0.transcript) } }
@@ -34,15 +35,17 @@ enum AVSRVisualCommand {
         let voices = Array(SyntheticAVSet.trainVoices.prefix(max(1, trainVoices)))
         log("synthetic AV set (espeak-ng speech + rendered mouth frames) → \(out.path)")
         let tr = try SyntheticAVSet.build(split: "train", transcripts: pick(train, trainPrompts), voices: voices, out: out, log: log)
+        let va = try SyntheticAVSet.build(split: "val", transcripts: pick(val, valPrompts), voices: [SyntheticAVSet.testVoices[1]], out: out, log: log)
         let te = try SyntheticAVSet.build(split: "test", transcripts: pick(test, testPrompts), voices: [SyntheticAVSet.testVoices[0]], out: out, log: log)
-        log("  \(tr.count) training utterances (\(voices.count) voices), \(te.count) test utterances (held-out voice \(SyntheticAVSet.testVoices[0]))")
+        log("  \(tr.count) training utterances (\(voices.count) voices), \(va.count) validation utterances (held-out voice \(SyntheticAVSet.testVoices[1])), \(te.count) test utterances (held-out voice \(SyntheticAVSet.testVoices[0]))")
     }
 
     /// Whether the synthetic set at `folder` is complete and current: frames drawn with one face
     /// per utterance carry a `face_seed` metadata entry; older sets (one face per voice) do not.
     static func isCurrentAVSet(_ folder: URL) -> Bool {
         guard let items = try? SpeechManifest(contentsOf: folder.appendingPathComponent("test.tsv")).items, let first = items.first,
-              FileManager.default.fileExists(atPath: folder.appendingPathComponent("train.tsv").path) else { return false }
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("train.tsv").path),
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("val.tsv").path) else { return false }
         return (try? SafeTensors.header(of: SyntheticAVSet.framesURL(forAudio: first.audio)))?.metadata?["face_seed"] != nil
     }
 
@@ -210,30 +213,43 @@ enum AVSRVisualCommand {
         let recs = try items.map { try AudioFile.readMono($0.audio) }
         let refs = items.map(\.transcript)
         var table: [String: Double] = [:]
-        func wer(_ ids: [[Int]]) -> Double {
+        func wer(_ ids: [[Int]], task: String = "") -> Double {
             let hyps = ids.map { tokenizer.decode($0, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
+            if a.has("print") { for (r, h) in zip(refs, hyps).prefix(8) { print("  [\(task)] ref: \(r)\thyp: \(h)") } }
             return WordErrorRate.compute(references: refs, hypotheses: hyps, normaliser: normaliser).wer ?? .nan
         }
         let ar = config.options.audioRates, vr = config.options.videoRates
         print("WER on \(items.count) synthetic AV utterances of \(data) (adapter \(adapter); visual stream SYNTHETIC: rendered mouth shapes from espeak-ng phoneme timings)")
-        var vsrDone = false
+        let rows = Set(a.list("tasks", default: AVSRTask.allCases.map(\.rawValue)))
+        var vsrDone = !rows.contains("vsr")
         for snr in try AVSRTrainCommand.conditions(a.list("snr", default: ["clean", "0"])) {
             let cond = AVSRTrainCommand.conditionName(snr)
+            if !rows.contains("asr") && !rows.contains("avsr") {  // lip reading only: no audio needed
+                let examples = zip(video, recs).map { AVSRExample(audioStates: nil, videoFeatures: $0, targets: [], seconds: Double($1.count) / 16_000) }
+                var line = "(video)  VSR  "
+                for r in vr {
+                    let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .vsr, audioRate: 1, videoRate: r, options: options), task: "VSR v\(r)")
+                    table["VSR v\(r)"] = v
+                    line += String(format: "v%-3d %.3f  ", r, v)
+                }
+                print(line)
+                break
+            }
             let states = try EncoderCache.states(cache, key: EncoderCache.key(model: modelFolder, items: items, condition: cond, seed: 99)) {
                 try AVSRTrainer.encodeAudio(model: whisper, recordings: try AVSRTrainCommand.noisy(recs, snr: snr, seed: 99), log: log)
             }
             let examples = zip(zip(states, video), recs).map { AVSRExample(audioStates: $0.0, videoFeatures: $0.1, targets: [], seconds: Double($1.count) / 16_000) }
             var line = "\(cond.padding(toLength: 8, withPad: " ", startingAt: 0)) ASR  "
-            for r in ar {
-                let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1, options: options))
+            for r in ar where rows.contains("asr") {
+                let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1, options: options), task: "\(cond) ASR a\(r)")
                 table["\(cond) ASR a\(r)"] = v
                 line += String(format: "a%-3d %.3f  ", r, v)
             }
-            print(line)
+            if rows.contains("asr") { print(line) }
             if !vsrDone {  // lip reading does not depend on the audio condition
                 line = "(video)  VSR  "
                 for r in vr {
-                    let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .vsr, audioRate: 1, videoRate: r, options: options))
+                    let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .vsr, audioRate: 1, videoRate: r, options: options), task: "VSR v\(r)")
                     table["VSR v\(r)"] = v
                     line += String(format: "v%-3d %.3f  ", r, v)
                 }
@@ -241,8 +257,8 @@ enum AVSRVisualCommand {
                 vsrDone = true
             }
             line = "\(cond.padding(toLength: 8, withPad: " ", startingAt: 0)) AVSR "
-            for (ra, rv) in zip(ar, vr) {
-                let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .avsr, audioRate: ra, videoRate: rv, options: options))
+            for (ra, rv) in zip(ar, vr) where rows.contains("avsr") {
+                let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .avsr, audioRate: ra, videoRate: rv, options: options), task: "\(cond) AVSR a\(ra)v\(rv)")
                 table["\(cond) AVSR a\(ra)v\(rv)"] = v
                 line += String(format: "a%d/v%-3d %.3f  ", ra, rv, v)
             }
