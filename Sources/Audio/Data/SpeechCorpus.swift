@@ -42,7 +42,8 @@ public struct SpeechCorpus: Sendable {
             let transcript = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             let id = "asterisk/" + name
             if transcript.isEmpty { dropped.append((id, "empty transcript")); continue }
-            if transcript.contains("[") || transcript.contains("]") { dropped.append((id, "bracketed non-speech")); continue }
+            // Asterisk marks non-speech both ways: "[tone]" and "<beep decending>".
+            if transcript.contains(where: { "[]<>".contains($0) }) { dropped.append((id, "bracketed non-speech")); continue }
             let audio = sounds.appendingPathComponent(name + ".wav")
             guard FileManager.default.fileExists(atPath: audio.path) else { dropped.append((id, "no sound file")); continue }
             utterances.append(Utterance(id: id, audio: audio, transcript: transcript))
