@@ -44,6 +44,14 @@ public struct GECContinualOptions: Sendable, Equatable {
     public var minTagCount = 1
     /// The head's learning rate relative to the encoder adapter's (a fresh random head learns faster).
     public var headLearningRateScale = 1.0
+    /// Cross-entropy weight of `$KEEP` labels relative to the edit tags (GECToR-style class
+    /// weighting, deterministic where `keepLabelShare` is a random mask): the loss is
+    /// `Σ w_i·CE_i / Σ w_i` with `w = keepLossWeight` on `$KEEP` tokens and 1 on the others.
+    public var keepLossWeight = 1.0
+    /// Epochs before the first domain's training in which the encoder (and its adapter) is frozen
+    /// and only the fresh head trains (GECToR's "cold" epochs), at the head's learning rate, held
+    /// constant. Later domains start from a trained head and get none.
+    public var headWarmupEpochs = 0
     /// Suffix and case transform tags (`$SUFFIX_-x+y`, `$CASE_…`) instead of word replacements.
     /// Off by default: on the embedded benchmark they turned the many undecidable noun-number
     /// errors (both forms grammatical) into one frequent label and the tagger stopped editing
@@ -99,6 +107,8 @@ public struct GECContinualOptions: Sendable, Equatable {
         if !(keepLabelShare > 0 && keepLabelShare <= 1) { throw bad("--keep-share must be in (0, 1] (got \(keepLabelShare))") }
         if maxTags < 2 { throw bad("--max-tags must be at least 2 (got \(maxTags))") }
         if minTagCount < 1 { throw bad("--min-tag-count must be at least 1 (got \(minTagCount))") }
+        if !(keepLossWeight > 0 && keepLossWeight <= 100) { throw bad("--keep-weight must be in (0, 100] (got \(keepLossWeight))") }
+        if headWarmupEpochs < 0 || headWarmupEpochs > 100 { throw bad("--head-warmup must be in 0…100 (got \(headWarmupEpochs))") }
         if !(headLearningRateScale > 0) { throw bad("--head-lr-scale must be positive (got \(headLearningRateScale))") }
         if model.rank < 1 { throw bad("--r must be at least 1 (got \(model.rank))") }
         if correction.iterations < 1 { throw bad("--iterations must be at least 1 (got \(correction.iterations))") }

@@ -31,6 +31,8 @@ public enum GECCLCommand: Command {
             --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
             --iterations N (3) --keep-bias X (0) --min-confidence X (0) --tune-correction (both on each domain's dev)
             --keep-share X (0.2: share of $KEEP tokens counted in the loss)
+            --keep-weight X (1: loss weight of $KEEP tokens against edit tags, GECToR-style)
+            --head-warmup N (0: epochs before the first domain in which only the head trains)
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
             --memory N (16, GEM/A-GEM examples per domain) --ogd-samples N (20) --ogd-basis N (200)
             --olora-lambda X (0.5)
@@ -93,6 +95,7 @@ public enum GECCLCommand: Command {
         "lr", "max-tags", "max-train", "max-test", "max-length", "iterations", "keep-bias", "min-confidence", "replay-size",
         "replay-per-batch", "keep-share", "ewc-lambda", "fisher-samples", "memory", "ogd-samples", "ogd-basis", "olora-lambda", "log-every",
         "max-dev", "patience", "checkpoint-every", "resume", ThreadsOption.key, "min-tag-count", "head-lr-scale",
+        "keep-weight", "head-warmup",
     ]
 
     static func method(_ s: String) throws -> GECContinualMethod {
@@ -120,6 +123,8 @@ public enum GECCLCommand: Command {
         o.maxTags = try p.int("max-tags", default: o.maxTags)
         o.minTagCount = try p.int("min-tag-count", default: o.minTagCount)
         o.headLearningRateScale = try double(p, "head-lr-scale") ?? o.headLearningRateScale
+        o.keepLossWeight = try double(p, "keep-weight") ?? o.keepLossWeight
+        o.headWarmupEpochs = try p.int("head-warmup", default: o.headWarmupEpochs)
         if p.string("max-train") != nil { o.maxTrain = try p.int("max-train", default: 0) }
         if p.string("max-test") != nil { o.maxTest = try p.int("max-test", default: 0) }
         if p.string("max-dev") != nil { o.maxDev = try p.int("max-dev", default: 0) }
