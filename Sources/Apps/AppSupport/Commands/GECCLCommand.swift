@@ -22,15 +22,15 @@ public enum GECCLCommand: Command {
             --method M       \(GECContinualMethod.names) (default seq-lora)
             --seeds LIST     one run per seed (default 42)      --out DIR (default runs/gec-<method>)
             --model DIR      BERT-family folder (default: the installed all-MiniLM-L6-v2)
-            --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,value)
+            --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,key,value,dense)
             --epochs N (5) --batch B (16) --lr X (seq-ft 1e-4, others 5e-3) --max-tags N (500)
             --max-train N --max-dev N --max-test N (per domain)  --max-length N (128)
-            --min-tag-count N (1: drop rarer tags)  --head-lr-scale X (1: head lr / adapter lr)
+            --min-tag-count N (2: drop rarer tags)  --head-lr-scale X (4: head lr / adapter lr)
             --transforms (suffix $SUFFIX_-x+y and case $CASE_… tags instead of REPLACE_w)
             --dev-select (keep the best dev F0.5 epoch per domain instead of the last; off by default: the embedded dev splits are too small)
             --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
             --iterations N (3) --keep-bias X (0) --min-confidence X (0) --tune-correction (both on each domain's dev)
-            --keep-share X (0.2: share of $KEEP tokens counted in the loss)
+            --keep-share X (1: share of $KEEP tokens counted in the loss)
             --keep-weight X (1: loss weight of $KEEP tokens against edit tags, GECToR-style)
             --head-warmup N (0: epochs before the first domain in which only the head trains)
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
@@ -322,6 +322,7 @@ public enum GECCLCommand: Command {
         guard let ref = p.string("ref") else { throw ArgumentError.missingRequired("ref") }
         let result: ERRANTScorer.CorpusResult
         var maxMatch: MaxMatchScorer.CorpusResult?
+        var types: GECErrorTypes.Report?
         if let source = p.string("source") {
             let src = try GECDataReader.readParallel(sourcePath: source, targetPath: hyp)
             let refs = try p.list("ref", default: []).map { try GECDataReader.readParallel(sourcePath: source, targetPath: $0) }
@@ -329,6 +330,7 @@ public enum GECCLCommand: Command {
             let refLists = src.indices.map { i in refs.map { $0[i].references[0] } }
             result = try GECEvaluation.score(sources: sources, hypotheses: hyps, references: refLists, mode: mode, beta: beta)
             maxMatch = try GECEvaluation.maxMatch(sources: sources, hypotheses: hyps, references: refLists, beta: beta)
+            types = GECErrorTypes.recall(sources: sources, hypotheses: hyps, references: refLists)
         } else if !hyp.lowercased().hasSuffix(".m2") {
             // Corrected text against gold M2 (the M2 scorer's own input pair); ERRANT on the edits
             // errant_parallel would extract from the S lines and the text.
@@ -351,6 +353,8 @@ public enum GECCLCommand: Command {
             print("M2 scorer (MaxMatch): correct \(m.correct) proposed \(m.proposed) gold \(m.gold)")
             print(String(format: "Precision   : %.4f\nRecall      : %.4f\nF_%.1f       : %.4f", m.precision, m.recall, beta, m.f(beta: beta)))
         }
+        // The injector's error types (meaningful on the embedded benchmark's kind of errors).
+        if let t = types, !t.line.isEmpty { print("recalled by error type: " + t.line) }
         return 0
     }
 
