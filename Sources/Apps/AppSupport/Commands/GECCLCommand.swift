@@ -29,7 +29,8 @@ public enum GECCLCommand: Command {
             --transforms (suffix $SUFFIX_-x+y and case $CASE_… tags instead of REPLACE_w)
             --dev-select (keep the best dev F0.5 epoch per domain instead of the last; off by default: the embedded dev splits are too small)
             --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
-            --iterations N (3) --keep-bias X (0) --min-confidence X (0) --tune-correction (both on each domain's dev)
+            --iterations N (3) --keep-bias X (0) --min-confidence X (0): GECToR's knobs; by default both are
+                             re-chosen on each domain's dev split after it (--no-tune-correction: keep these)
             --keep-share X (1: share of $KEEP tokens counted in the loss)
             --keep-weight X (1: loss weight of $KEEP tokens against edit tags, GECToR-style)
             --head-warmup N (0: epochs before the first domain in which only the head trains)
@@ -130,7 +131,10 @@ public enum GECCLCommand: Command {
         if p.string("max-dev") != nil { o.maxDev = try p.int("max-dev", default: 0) }
         o.selectOnDev = p.has("dev-select")
         o.transforms = p.has("transforms")
-        o.tuneCorrection = p.has("tune-correction")
+        if p.has("tune-correction") && p.has("no-tune-correction") {
+            throw GECError.badOption("--tune-correction and --no-tune-correction contradict each other; give one")
+        }
+        o.tuneCorrection = !p.has("no-tune-correction")
         o.patience = try p.int("patience", default: o.patience)
         o.correction.iterations = try p.int("iterations", default: o.correction.iterations)
         o.correction.keepBias = try p.float("keep-bias", default: o.correction.keepBias)
@@ -158,7 +162,7 @@ public enum GECCLCommand: Command {
     }
 
     static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
-        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms", "tune-correction"])
+        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms", "tune-correction", "no-tune-correction"])
         try noPositional(p, compare ? "compare" : "run")
         let base = try options(p)
         if compare { return try compareCommand(p, base: base) }
