@@ -30,7 +30,7 @@ demo: deps models build
 	$(SWIFT) run $(RELEASE) kg-query demo
 	$(SWIFT) run $(RELEASE) audio-adapt demo
 	$(SWIFT) run $(RELEASE) vision-adapt demo
-	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --epochs 10 --keep-share 1 --min-tag-count 2 --target query,key,value,dense --head-lr-scale 4 --out runs/gec-demo
+	$(SWIFT) run $(RELEASE) gec-cl compare --methods seq-lora,replay,ogd --order animals,food,places --max-train 96 --epochs 10 --out runs/gec-demo
 	$(SWIFT) run $(RELEASE) crosstune compare --seeds 2 --methods crosstune,linear-probe,prototype,zero-shot --out runs/crosstune-demo
 	$(SWIFT) run $(RELEASE) change-detect demo
 	$(SWIFT) run $(RELEASE) avsr-tune demo --short

@@ -83,20 +83,15 @@ final class GECContinualMethodState {
         }
     }
 
-    /// Labelled tokens of a batch: the count its mean loss is taken over (the all-reduce weight).
-    static func labelledTokens(_ items: [GECTrainingItem]) -> Int {
-        items.reduce(0) { $0 + $1.labels.reduce(0) { $0 + ($1 == LabelAlignment.ignoreIndex ? 0 : 1) } }
-    }
-
     /// The loss gradient of `items` (mean over their labelled tokens) as a flat vector;
     /// gradients cleared before and after. Each rank computes its slice, the all-reduce
     /// combines them.
     func gradient(of items: [GECTrainingItem], tagger: GECTagger, params: [(String, Tensor)]) throws -> [Float] {
         for (_, p) in params { p.zeroGrad() }
         let mine = DataShard.slice(items, rank: world.rank, size: world.size)
-        let weight = Self.labelledTokens(mine)
+        let weight = tagger.lossWeight(mine)
         if weight > 0 { try tagger.loss(mine).backward() }
-        try GradientAllReduce(parameters: params).average(localWeight: Double(weight), over: world)
+        try GradientAllReduce(parameters: params).average(localWeight: weight, over: world)
         let g = ParameterVector.gradients(params)
         for (_, p) in params { p.zeroGrad() }
         return g

@@ -49,6 +49,7 @@ public final class GECContinualRunner {
         let vocab = GECTagVocabulary.build(pairs: trains.flatMap(Self.pairs), maxTags: o.maxTags, transforms: o.transforms, minCount: o.minTagCount)
         let firstAdapter = o.method == .olora ? "task0" : "default"
         let tagger = try GECTagger(modelFolder: modelFolder, vocabulary: vocab, options: o.resolvedModel, encoderAdapter: firstAdapter)
+        tagger.keepWeight = Float(o.keepLossWeight)
         self.tagger = tagger
         let items = trains.map { Self.pairs($0).compactMap { tagger.trainingItem(source: $0.source, target: $0.target) } }
         for (d, it) in zip(domains, items) where it.isEmpty {
@@ -236,6 +237,50 @@ public final class GECContinualRunner {
         }
     }
 
+    /// GECToR's cold epochs: `headWarmupEpochs` epochs over the first domain in which only the
+    /// head trains (encoder parameters are frozen, so the backward pass stops at the head), with
+    /// its own AdamW at the head's learning rate, constant, and its own seeded shuffles. The
+    /// random head otherwise sends large, noisy gradients into the adapter in the first steps.
+    func warmUpHead(_ name: String, _ items: [GECTrainingItem], tagger: GECTagger, params: [(String, Tensor)]) throws {
+        let o = options
+        let world = training.world
+        let log: (String) -> Void = world.isLeader ? self.log : { _ in }
+        let isHead = { (n: String) in n.hasPrefix("classifier.") }
+        let head = params.filter { isHead($0.0) }, encoder = params.filter { !isHead($0.0) }
+        guard !head.isEmpty else { return }
+        for (_, p) in encoder { p.requiresGrad = false }
+        defer { for (_, p) in encoder { p.requiresGrad = true } }
+        let optimizer = AdamW(learningRate: o.effectiveLearningRate * o.headLearningRateScale, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm)
+        let reducer = GradientAllReduce(parameters: head)
+        for epoch in 1...o.headWarmupEpochs {
+            var rng = SplitMix64(seed: o.seed).fork(UInt64(900_000 + epoch))
+            var order = Array(items.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            var lossSum = 0.0, n = 0
+            for start in stride(from: 0, to: order.count, by: o.batchSize) {
+                tagger.model.train()
+                var batch = order[start..<min(start + o.batchSize, order.count)].map { items[$0] }
+                if o.keepLabelShare < 1 { batch = Self.maskKeep(batch, share: o.keepLabelShare, rng: &rng) }
+                let mine = DataShard.slice(batch, rank: world.rank, size: world.size)
+                let weight = tagger.lossWeight(mine)
+                var value = 0.0
+                if weight > 0 {
+                    let loss = try tagger.loss(mine)
+                    value = Double(loss.item)
+                    loss.backward()
+                }
+                let reduced = try reducer.average(localWeight: weight, extras: [Float(value * weight)], over: world)
+                if world.size > 1 { value = Double(reduced.sums[0]) / reduced.total }
+                guard value.isFinite else { throw GECError.badOption("head warm-up diverged on domain '\(name)' (loss \(value)); lower --lr") }
+                _ = clipGradNorm(head, maxNorm: o.maxGradNorm)
+                optimizer.step(head)
+                optimizer.zeroGrad(head)
+                lossSum += value; n += 1
+            }
+            log(String(format: "  %@ head warm-up %d/%d loss %.4f", name, epoch, o.headWarmupEpochs, lossSum / Double(max(n, 1))))
+        }
+    }
+
     /// One domain's epochs from `cursor` on; with dev selection the weights of the best dev
     /// epoch are restored at the end. Returns the kept epoch and its dev F0.5 (nil without dev
     /// selection). `save` is called with the position after every step a checkpoint is due.
@@ -273,6 +318,10 @@ public final class GECContinualRunner {
         guard (1...o.epochs).contains(cursor.epoch), (0...batches).contains(cursor.batch), cursor.step >= 0 else {
             throw TrainingCheckpointError.notACheckpoint(file: "the checkpoint", detail: "its position (epoch \(cursor.epoch), batch \(cursor.batch)) does not fit \(o.epochs) epochs of \(batches) batches")
         }
+        if t == 0, o.headWarmupEpochs > 0, cursor.step == 0, cursor.batch == 0, cursor.epoch == 1 {
+            // A resumed run is past this point (checkpoints come after steps), so it never repeats it.
+            try warmUpHead(name, items, tagger: tagger, params: params)
+        }
         let reducer = GradientAllReduce(parameters: params)
         var step = cursor.step
         let resumeAt = cursor
@@ -293,7 +342,7 @@ public final class GECContinualRunner {
                 batch += state.replaySample()
                 if o.keepLabelShare < 1 { batch = Self.maskKeep(batch, share: o.keepLabelShare, rng: &rng) }
                 let mine = DataShard.slice(batch, rank: world.rank, size: world.size)
-                let weight = GECContinualMethodState.labelledTokens(mine)
+                let weight = tagger.lossWeight(mine)
                 var value = 0.0
                 if weight > 0 {
                     var loss = try tagger.loss(mine)
@@ -304,7 +353,7 @@ public final class GECContinualRunner {
                     value = Double(loss.item)
                     loss.backward()
                 }
-                let reduced = try reducer.average(localWeight: Double(weight), extras: [Float(value * Double(weight))], over: world)
+                let reduced = try reducer.average(localWeight: weight, extras: [Float(value * weight)], over: world)
                 if world.size > 1 { value = Double(reduced.sums[0]) / reduced.total }
                 guard value.isFinite else { throw GECError.badOption("training diverged on domain '\(name)' (loss \(value)); lower --lr") }
                 try state.adjustGradients(tagger: tagger, params: params)

@@ -158,10 +158,34 @@ public final class GECTagger {
         return (try BertInput(encoded), labels)
     }
 
-    /// Mean token cross-entropy of a batch (with autograd).
+    /// Cross-entropy weight of `$KEEP` labels relative to edit tags (1: the plain token mean).
+    public var keepWeight: Float = 1
+
+    /// Weighted mean token cross-entropy of a batch (with autograd): `Σ w_i·CE_i / Σ w_i` with
+    /// `w = keepWeight` on `$KEEP` tokens and 1 on edit tags. Computed as the two classes' plain
+    /// means mixed by their shares of the weight, so the fused kernel does the work.
     public func loss(_ items: [GECTrainingItem]) throws -> Tensor {
         let (input, labels) = try batch(items)
-        return try model.loss(logits: try model.logits(input), labels: labels)
+        let logits = try model.logits(input)
+        guard keepWeight != 1 else { return try model.loss(logits: logits, labels: labels) }
+        let ignore = LabelAlignment.ignoreIndex, keep = GECTagVocabulary.keepID
+        let keeps = labels.map { $0 == keep ? keep : ignore }
+        let edits = labels.map { $0 == keep ? ignore : $0 }
+        let nKeep = Double(keeps.count { $0 != ignore }), nEdit = Double(edits.count { $0 != ignore })
+        let total = Double(keepWeight) * nKeep + nEdit
+        guard nKeep > 0, nEdit > 0 else { return try model.loss(logits: logits, labels: labels) }
+        let keepLoss = try model.loss(logits: logits, labels: keeps) * Float(Double(keepWeight) * nKeep / total)
+        return keepLoss + (try model.loss(logits: logits, labels: edits)) * Float(nEdit / total)
+    }
+
+    /// The total weight of a batch's labelled tokens in `loss` (their count when `keepWeight`
+    /// is 1): ranks and memory gradients average by it, so a split batch gives the whole batch's loss.
+    public func lossWeight(_ items: [GECTrainingItem]) -> Double {
+        var w = 0.0
+        for it in items {
+            for l in it.labels where l != LabelAlignment.ignoreIndex { w += l == GECTagVocabulary.keepID ? Double(keepWeight) : 1 }
+        }
+        return w
     }
 
     // MARK: - Prediction

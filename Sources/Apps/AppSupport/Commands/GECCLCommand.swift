@@ -22,15 +22,18 @@ public enum GECCLCommand: Command {
             --method M       \(GECContinualMethod.names) (default seq-lora)
             --seeds LIST     one run per seed (default 42)      --out DIR (default runs/gec-<method>)
             --model DIR      BERT-family folder (default: the installed all-MiniLM-L6-v2)
-            --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,value)
+            --adapter-type lora|dora (lora)  --r N (8) --alpha X (16) --target LIST (query,key,value,dense)
             --epochs N (5) --batch B (16) --lr X (seq-ft 1e-4, others 5e-3) --max-tags N (500)
             --max-train N --max-dev N --max-test N (per domain)  --max-length N (128)
-            --min-tag-count N (1: drop rarer tags)  --head-lr-scale X (1: head lr / adapter lr)
+            --min-tag-count N (2: drop rarer tags)  --head-lr-scale X (4: head lr / adapter lr)
             --transforms (suffix $SUFFIX_-x+y and case $CASE_… tags instead of REPLACE_w)
             --dev-select (keep the best dev F0.5 epoch per domain instead of the last; off by default: the embedded dev splits are too small)
             --patience N (0: stop a domain after N epochs without a better dev F0.5; 0 never)
-            --iterations N (3) --keep-bias X (0) --min-confidence X (0) --tune-correction (both on each domain's dev)
-            --keep-share X (0.2: share of $KEEP tokens counted in the loss)
+            --iterations N (3) --keep-bias X (0) --min-confidence X (0): GECToR's knobs; by default both are
+                             re-chosen on each domain's dev split after it (--no-tune-correction: keep these)
+            --keep-share X (1: share of $KEEP tokens counted in the loss)
+            --keep-weight X (1: loss weight of $KEEP tokens against edit tags, GECToR-style)
+            --head-warmup N (0: epochs before the first domain in which only the head trains)
             --replay-size N (200) --replay-per-batch N (8)   --ewc-lambda X (5000) --fisher-samples N (32)
             --memory N (16, GEM/A-GEM examples per domain) --ogd-samples N (20) --ogd-basis N (200)
             --olora-lambda X (0.5)
@@ -93,6 +96,7 @@ public enum GECCLCommand: Command {
         "lr", "max-tags", "max-train", "max-test", "max-length", "iterations", "keep-bias", "min-confidence", "replay-size",
         "replay-per-batch", "keep-share", "ewc-lambda", "fisher-samples", "memory", "ogd-samples", "ogd-basis", "olora-lambda", "log-every",
         "max-dev", "patience", "checkpoint-every", "resume", ThreadsOption.key, "min-tag-count", "head-lr-scale",
+        "keep-weight", "head-warmup",
     ]
 
     static func method(_ s: String) throws -> GECContinualMethod {
@@ -120,12 +124,17 @@ public enum GECCLCommand: Command {
         o.maxTags = try p.int("max-tags", default: o.maxTags)
         o.minTagCount = try p.int("min-tag-count", default: o.minTagCount)
         o.headLearningRateScale = try double(p, "head-lr-scale") ?? o.headLearningRateScale
+        o.keepLossWeight = try double(p, "keep-weight") ?? o.keepLossWeight
+        o.headWarmupEpochs = try p.int("head-warmup", default: o.headWarmupEpochs)
         if p.string("max-train") != nil { o.maxTrain = try p.int("max-train", default: 0) }
         if p.string("max-test") != nil { o.maxTest = try p.int("max-test", default: 0) }
         if p.string("max-dev") != nil { o.maxDev = try p.int("max-dev", default: 0) }
         o.selectOnDev = p.has("dev-select")
         o.transforms = p.has("transforms")
-        o.tuneCorrection = p.has("tune-correction")
+        if p.has("tune-correction") && p.has("no-tune-correction") {
+            throw GECError.badOption("--tune-correction and --no-tune-correction contradict each other; give one")
+        }
+        o.tuneCorrection = !p.has("no-tune-correction")
         o.patience = try p.int("patience", default: o.patience)
         o.correction.iterations = try p.int("iterations", default: o.correction.iterations)
         o.correction.keepBias = try p.float("keep-bias", default: o.correction.keepBias)
@@ -153,7 +162,7 @@ public enum GECCLCommand: Command {
     }
 
     static func runCommand(_ args: [String], compare: Bool) throws -> Int32 {
-        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms", "tune-correction"])
+        let p = try Arguments(args, options: compare ? runOptions.union(["budget"]) : runOptions, flags: ["dev-select", "transforms", "tune-correction", "no-tune-correction"])
         try noPositional(p, compare ? "compare" : "run")
         let base = try options(p)
         if compare { return try compareCommand(p, base: base) }
@@ -317,6 +326,7 @@ public enum GECCLCommand: Command {
         guard let ref = p.string("ref") else { throw ArgumentError.missingRequired("ref") }
         let result: ERRANTScorer.CorpusResult
         var maxMatch: MaxMatchScorer.CorpusResult?
+        var types: GECErrorTypes.Report?
         if let source = p.string("source") {
             let src = try GECDataReader.readParallel(sourcePath: source, targetPath: hyp)
             let refs = try p.list("ref", default: []).map { try GECDataReader.readParallel(sourcePath: source, targetPath: $0) }
@@ -324,6 +334,7 @@ public enum GECCLCommand: Command {
             let refLists = src.indices.map { i in refs.map { $0[i].references[0] } }
             result = try GECEvaluation.score(sources: sources, hypotheses: hyps, references: refLists, mode: mode, beta: beta)
             maxMatch = try GECEvaluation.maxMatch(sources: sources, hypotheses: hyps, references: refLists, beta: beta)
+            types = GECErrorTypes.recall(sources: sources, hypotheses: hyps, references: refLists)
         } else if !hyp.lowercased().hasSuffix(".m2") {
             // Corrected text against gold M2 (the M2 scorer's own input pair); ERRANT on the edits
             // errant_parallel would extract from the S lines and the text.
@@ -346,6 +357,8 @@ public enum GECCLCommand: Command {
             print("M2 scorer (MaxMatch): correct \(m.correct) proposed \(m.proposed) gold \(m.gold)")
             print(String(format: "Precision   : %.4f\nRecall      : %.4f\nF_%.1f       : %.4f", m.precision, m.recall, beta, m.f(beta: beta)))
         }
+        // The injector's error types (meaningful on the embedded benchmark's kind of errors).
+        if let t = types, !t.line.isEmpty { print("recalled by error type: " + t.line) }
         return 0
     }
 
