@@ -169,6 +169,12 @@ import TestSupport
         #expect(g == c && g.count == 3 * 112 * 112)
         // A probe size above the network input is an error naming the file, not a crash.
         #expect(throws: DatasetError.self) { try FaceSample(image: grey, label: 0, file: "g.pgm").input(side: 112, probeSize: 200) }
+        // A face smaller than the probe size (6×6 against 8 px) is handled, not refused: it is
+        // upsampled to 112 first, then degraded; resampling only averages, so every value stays
+        // within the face's own range (0…245).
+        let tiny = Image(width: 6, height: 6, channels: 1, pixels: (0..<36).map { UInt8($0 * 7) })
+        let t8 = try FaceSample(image: tiny, label: 0, file: "tiny.pgm").input(side: 112, probeSize: 8)
+        #expect(t8.count == 3 * 112 * 112 && t8.allSatisfy { $0 >= 0 && $0 <= 245 } && Set(t8).count > 1)
         // Mirroring twice is the identity; once swaps columns.
         let p = FacePlanes(width: 3, height: 1, channels: 1, values: [1, 2, 3])
         #expect(FacePreprocessing.flipHorizontally(p).values == [3, 2, 1])
