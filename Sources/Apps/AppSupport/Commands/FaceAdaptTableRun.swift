@@ -22,6 +22,8 @@ enum FaceAdaptTableRun {
         var seeds: [UInt64]
         var batchSize: Int
         var validation: Bool
+        var warmupEpochs: Int? = nil
+        var classifierInit: FaceClassifierInit? = nil
     }
 
     struct Table: Codable {
@@ -36,7 +38,7 @@ enum FaceAdaptTableRun {
 
     static func run(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["data", "protocols", "methods", "seeds", "epochs", "full-epochs", "lr", "full-lr", "train-sizes",
-                                              "probe-sizes", "out", "model"], flags: ["validation"])
+                                              "probe-sizes", "out", "model", "warmup", "classifier-init"], flags: ["validation"])
         let data = FaceAdaptCommand.dataFolder(a)
         let out = URL(fileURLWithPath: a.string("out", default: a.has("validation") ? "runs/face-table-validation" : "runs/face-table"))
         let methods = try a.list("methods", default: ["frozen", "head", "lora", "full", "petal"]).map { name in
@@ -57,11 +59,16 @@ enum FaceAdaptTableRun {
                                 trainSizes: try FaceAdaptCommand.sizes(a, "train-sizes", default: [0, 32, 24, 16, 12, 8]), seeds: seeds,
                                 batchSize: 16, validation: a.has("validation"))
         schedule.batchSize = FaceAdaptOptions().batchSize
+        schedule.warmupEpochs = try a.int("warmup", default: FaceAdaptOptions().warmupEpochs)
+        let ci = a.string("classifier-init", default: FaceAdaptOptions().classifierStart.rawValue)
+        guard let start = FaceClassifierInit(rawValue: ci) else { throw ArgumentError.badValue("classifier-init", ci, expected: "means or random") }
+        schedule.classifierInit = start
         let probeSizes = try FaceAdaptCommand.sizes(a, "probe-sizes", default: [0, 32, 16, 12, 8])
         let modelURL = FaceAdaptCommand.modelFile(a)
         let dataset = try FaceAdaptCommand.dataset(data)
         log("face-adapt table on \(data.path) (\(FaceDataset.orlCredit)); \(schedule.validation ? "VALIDATION split inside the training part" : "held-out test split"); "
             + "head/lora/petal \(schedule.epochs) epochs lr \(schedule.learningRate), full \(schedule.fullEpochs) epochs lr \(schedule.fullLearningRate); "
+            + "warmup \(schedule.warmupEpochs ?? 1) epoch(s), classifier start \(start.rawValue); "
             + "training sizes \(schedule.trainSizes) (0 = full) drawn per image and epoch; seeds \(seeds)")
         var mean: [FaceEvalReport] = [], runs: [FaceEvalReport] = [], seedsOfRun: [UInt64?] = []
         for kind in protocols {
@@ -86,6 +93,8 @@ enum FaceAdaptTableRun {
                         var o = FaceAdaptOptions(method: method)
                         o.seed = seed
                         o.trainSizes = schedule.trainSizes
+                        o.warmupEpochs = schedule.warmupEpochs ?? o.warmupEpochs
+                        o.classifierInit = start
                         o.epochs = method == .full ? schedule.fullEpochs : schedule.epochs
                         o.learningRate = method == .full ? schedule.fullLearningRate : schedule.learningRate
                         guard let r = try FaceAdaptCommand.trainOnSplit(split, data: data, modelURL: modelURL, options: o, trainIdentities: nil,
