@@ -9,6 +9,7 @@
 #   scripts/fuzz.sh table                 the latest result per target as a Markdown table (for FUZZING.md)
 #   scripts/fuzz.sh soak [TARGET...]      every target in turn under nice -n 19, FUZZ_ROUNDS rounds (logs in .build/fuzz)
 #   scripts/fuzz.sh totals                executions summed over all runs per target (and per CPU-second)
+#   scripts/fuzz.sh clean                 remove scratch folders left in /dev/shm by fuzz processes that died
 #
 # Environment: FUZZ_SECONDS (per target), FUZZ_TIMEOUT (s per input, default 10; soak 60), FUZZ_MALLOC_MB (largest single allocation allowed,
 # default 256: a lying header must be refused before it allocates), FUZZ_RSS_MB (default 2048),
@@ -23,6 +24,7 @@ OUT=$ROOT/.build/fuzz
 BIN=$OUT/peftkit-fuzz
 FIX=${PEFTKIT_FIXTURES:-$ROOT/../shared/fixtures}
 [ -d "$FIX" ] || FIX=/work/shared/fixtures
+export PEFTKIT_FIXTURES=$FIX   # the adapter-folder targets load the tiny DINOv2 fixture
 MODELS=${PEFTKIT_MODELS:-$ROOT/models}
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 FUZZ_MALLOC_MB=${FUZZ_MALLOC_MB:-256}
@@ -48,6 +50,20 @@ build() {
         -I "$rel/Modules" "${maps[@]}" Tests/Fuzz/Harness/*.swift Tests/Fuzz/Targets/*.swift "${objs[@]}" \
         -o "$BIN" 2>&1 | grep -v "Cannot export local symbol" || true
     [ -x "$BIN" ] || { echo "fuzz build failed" >&2; exit 1; }
+}
+
+# Removes the scratch folders (/dev/shm/peftkit-fuzz-<pid>, or under $TMPDIR) of fuzz processes
+# that no longer run: the harness removes its own at a normal exit, but a crash, timeout or
+# kill ends libFuzzer with _exit. Live processes' folders (another soak's too) are kept.
+clean_scratch() {
+    local d pid
+    for d in /dev/shm/peftkit-fuzz-* "${TMPDIR:-/tmp}"/peftkit-fuzz-*; do
+        [ -d "$d" ] || continue
+        pid=${d##*-}
+        [[ "$pid" =~ ^[0-9]+$ ]] || continue
+        [ -d "/proc/$pid" ] && continue
+        rm -rf -- "$d"
+    done
 }
 
 targets() { PEFTKIT_FUZZ_LIST=1 "$BIN" 2>/dev/null | cut -f1; }
@@ -163,6 +179,7 @@ run_one() {
     local found
     found=$(ls "$crashes" 2>/dev/null | grep -cE '^(crash|leak|timeout|oom|slow-unit)-' || true)
     rmdir "$crashes" 2>/dev/null || true   # keep the folder only when it holds a crash
+    clean_scratch
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$FUZZ_SECONDS" "${execs:-0}" "$files" "${cov:-?}" "$found" "$status" "$cpu" >> "$OUT/results.tsv"
     printf '| %-16s | %10s | %6s | %6s | %6s | %s |\n' "$t" "${execs:-0}" "${cpu:-?}" "$files" "${cov:-?}" "$([ "$status" = 0 ] && echo ok || echo "FAILED (exit $status, see $log)")"
 }
@@ -184,6 +201,7 @@ case "$cmd" in
         [ -x "$BIN" ] || build
         [ -d "$OUT/seeds" ] || seeds
         list=("$@"); [ ${#list[@]} -gt 0 ] || list=($(targets))
+        clean_scratch
         for round in $(seq 1 "${FUZZ_ROUNDS:-1}"); do
             for t in "${list[@]}"; do
                 FUZZ_TIMEOUT=${FUZZ_TIMEOUT_SOAK:-60} nice -n 19 "$0" run "$t" >> "$OUT/soak.log" 2>&1 || echo "round $round: $t FAILED" >> "$OUT/soak.log"
@@ -201,15 +219,19 @@ case "$cmd" in
                                                    (cpu[t] ? sprintf("%d", cex[t] / cpu[t]) : "?"), corpus[t], cov[t], cr[t] } }' "$OUT/results.tsv" ;;
     replay)
         t=$1; shift
-        for f in "$@"; do PEFTKIT_FUZZ_TARGET=$t "$BIN" -runs=1 "$f"; done ;;
+        for f in "$@"; do PEFTKIT_FUZZ_TARGET=$t "$BIN" -runs=1 "$f" || status=$?; done
+        clean_scratch
+        exit "${status:-0}" ;;
+    clean) clean_scratch ;;
     run)
         [ -x "$BIN" ] || build
         [ -d "$OUT/seeds" ] || seeds
         list=("$@"); [ ${#list[@]} -gt 0 ] || list=($(targets))
         echo "| target           | executions |  CPU s | corpus |  edges | result |"
         echo "|------------------|-----------:|-------:|-------:|-------:|--------|"
+        clean_scratch
         failed=0
         for t in "${list[@]}"; do run_one "$t" || failed=1; done
         exit $failed ;;
-    *) echo "usage: scripts/fuzz.sh build|seeds|run [TARGET...]|soak [TARGET...]|totals|list|table|replay TARGET FILE..." >&2; exit 2 ;;
+    *) echo "usage: scripts/fuzz.sh build|seeds|run [TARGET...]|soak [TARGET...]|totals|list|table|replay TARGET FILE...|clean" >&2; exit 2 ;;
 esac

@@ -112,12 +112,9 @@ public enum AudioClassificationTask {
         var best: (accuracy: Double, loss: Double, epoch: Int, state: [[Float]])?
         var resumed: (position: TrainingPosition, record: AudioTrainingProgress)?
         if let dir = run.resumeFrom {
-            let checkpoint = try session.resume(from: dir)
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(epochs: o.epochs, batchesPerEpoch: stepsPerEpoch, steps: total))
             let file = TrainingCheckpoint.file(in: dir).path
             let record = try AudioTrainingProgress.decode(checkpoint.progress, file: file)
-            guard checkpoint.position.step <= total else {
-                throw AudioDatasetError("\(file): the checkpoint is at step \(checkpoint.position.step) of a run with \(total) steps; resume with the options it was saved with")
-            }
             for (name, t) in buffers {
                 guard let v = checkpoint.extraTensors["buffer/" + name], v.count == t.count else {
                     throw AudioDatasetError("\(file): the checkpoint lacks the buffer '\(name)'; train into a new --out folder")

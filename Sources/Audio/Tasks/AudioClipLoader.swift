@@ -95,7 +95,7 @@ public enum AudioClipLoader {
             case .failure(let e)?:
                 let line = "\(e)".hasPrefix(samples[i].url.path) ? "\(e)" : "\(samples[i].url.path): \(e)"
                 if strict { throw AudioDatasetError(line + " (strict mode)") }
-                loaded.skipped.append(line + "; skipped")
+                loaded.skipped.append(oneLineMessage(line + "; skipped"))   // names may hold newlines: one line per warning
             case nil:
                 break
             }

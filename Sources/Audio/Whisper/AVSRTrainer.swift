@@ -199,10 +199,7 @@ public enum AVSRTrainer {
                                           folder: run.checkpointFolder, every: run.checkpointEvery, world: run.world)
         var at = TrainingPosition()
         if let dir = run.resumeFrom {
-            let ckpt = try session.resume(from: dir)
-            guard ckpt.position.step <= total else {
-                throw WhisperDecodeError("\(TrainingCheckpoint.file(in: dir).path): the checkpoint is at step \(ckpt.position.step) of a run with \(total) steps; resume with the options it was saved with")
-            }
+            let ckpt = try session.resume(from: dir, within: TrainingExtent(epochs: o.epochs, batchesPerEpoch: stepsPerEpoch, steps: total))
             at = ckpt.position
             log("resumed from \(TrainingCheckpoint.file(in: dir).path) at step \(at.step)/\(total)")
         }

@@ -197,6 +197,8 @@ public enum TrainingCheckpointError: Error, CustomStringConvertible, Equatable {
     case notACheckpoint(file: String, detail: String)
     /// The checkpoint belongs to another run; every difference is listed.
     case mismatch(file: String, differences: [String])
+    /// The checkpoint's position lies outside the run it is resumed into (`TrainingExtent`).
+    case beyondRun(file: String, detail: String)
 
     public var description: String {
         switch self {
@@ -204,6 +206,8 @@ public enum TrainingCheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(file): not a usable training checkpoint: \(detail)"
         case let .mismatch(file, differences):
             return "\(file): refusing to resume, the checkpoint was written by a different run (\(differences.joined(separator: "; "))); resume with the options and model it was saved with, or train into a new --out folder"
+        case let .beyondRun(file, detail):
+            return "\(file): refusing to resume, the checkpoint's position lies beyond this run (\(detail)); the file is damaged or was edited: resume from an intact checkpoint with the options it was saved with, or train into a new --out folder"
         }
     }
 }

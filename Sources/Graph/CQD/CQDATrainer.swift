@@ -63,7 +63,8 @@ public enum CQDATrainer {
         var resumed: CQDAProgress?
         if let dir = run.resumeFrom {
             let file = TrainingCheckpoint.file(in: dir).path
-            let checkpoint = try session.resume(from: dir)
+            let batches = (queries.count + options.batchSize - 1) / options.batchSize
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(epochs: options.epochs, batchesPerEpoch: batches, steps: options.epochs * batches))
             guard let p = try? JSONDecoder().decode(CQDAProgress.self, from: Data(checkpoint.progress.utf8)),
                   let state = UInt64(p.rng, radix: 16), p.order.sorted() == Array(queries.indices) else {
                 throw GraphDataError("\(file): the checkpoint's progress record is not kg-query adapt's; train into a new --out folder")

@@ -95,6 +95,9 @@ public enum ComplExTrainer {
                  + "rank \(options.rank), batch \(options.batchSize), Adagrad \(options.learningRate), N3 \(options.n3Weight)")
         var resumed = try checkpoints.restore(into: model, entity: &entOpt, relation: &relOpt)
         if let r = resumed {
+            let batches = (examples.count + options.batchSize - 1) / options.batchSize
+            try r.position.require(within: TrainingExtent(epochs: options.maxEpochs, batchesPerEpoch: batches, steps: options.maxEpochs * batches),
+                                   file: TrainingCheckpoint.file(in: run.resumeFrom!).path)
             report = r.progress.report
             best = r.best
             badChecks = r.progress.badChecks

@@ -86,7 +86,7 @@ public final class CrossTuneTrainer {
         var resumed: (position: TrainingPosition, progress: CrossTuneProgress)?
         if let dir = run.resumeFrom {
             let file = TrainingCheckpoint.file(in: dir).path
-            let checkpoint = try session.resume(from: dir)
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(epochs: epochs, batchesPerEpoch: stepsPerEpoch, steps: epochs * stepsPerEpoch))
             let progress = try CrossTuneProgress.decode(checkpoint.progress, file: file)
             if let a = progress.bestAccuracy, let l = progress.bestLoss {
                 let weights = try params.map { name, p -> [Float] in

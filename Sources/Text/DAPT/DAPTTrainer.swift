@@ -165,7 +165,7 @@ public final class DAPTTrainer {
                                           config: Self.checkpointConfig(o, lines: lines), folder: output, every: checkpointEvery, world: world)
         var resumeStep = 0
         if let resumeFrom {
-            resumeStep = try session.resume(from: resumeFrom).position.step
+            resumeStep = try session.resume(from: resumeFrom, within: TrainingExtent(steps: totalSteps)).position.step
             log("dapt: resumed from \(TrainingCheckpoint.file(in: resumeFrom).path) at step \(resumeStep)")
         }
         let started = Date()

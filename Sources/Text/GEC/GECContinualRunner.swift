@@ -310,13 +310,15 @@ public final class GECContinualRunner {
             .init(AdamW(learningRate: o.effectiveLearningRate * o.headLearningRateScale, weightDecay: o.weightDecay, decayRule: .excludeBiasAndNorm),
                   scale: o.headLearningRateScale, owns: isHead),
         ])
+        // The messages name the checkpoint file (the cursor comes from its progress record).
+        let checkpointFile = training.resumeFrom.map { TrainingCheckpoint.file(in: $0).path } ?? "the checkpoint"
         if let saved = resumed?.optimizer, !saved.isEmpty {
             do { try optimizer.loadStateDict(saved, for: params) } catch {
-                throw TrainingCheckpointError.mismatch(file: "the checkpoint", differences: ["\(error)"])
+                throw TrainingCheckpointError.mismatch(file: checkpointFile, differences: ["\(error)"])
             }
         }
         guard (1...o.epochs).contains(cursor.epoch), (0...batches).contains(cursor.batch), cursor.step >= 0 else {
-            throw TrainingCheckpointError.notACheckpoint(file: "the checkpoint", detail: "its position (epoch \(cursor.epoch), batch \(cursor.batch)) does not fit \(o.epochs) epochs of \(batches) batches")
+            throw TrainingCheckpointError.beyondRun(file: checkpointFile, detail: "its domain cursor is at epoch \(cursor.epoch), batch \(cursor.batch), but a domain of this run has \(o.epochs) epochs of \(batches) batches")
         }
         if t == 0, o.headWarmupEpochs > 0, cursor.step == 0, cursor.batch == 0, cursor.epoch == 1 {
             // A resumed run is past this point (checkpoints come after steps), so it never repeats it.

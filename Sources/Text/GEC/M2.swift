@@ -81,14 +81,18 @@ public struct M2Sentence: Sendable, Equatable {
 /// sentence, a coder that is not an integer) is an error naming the file and line.
 public enum M2File {
     /// Parses M2 text. `path` names the source in errors.
+    ///
+    /// Lines are handled as substrings of `text`: the blank-line test, the `|||` split and the
+    /// coder field allocate nothing (the fuzz profile showed the per-line `String` copies,
+    /// Foundation's `components(separatedBy:)` and the strip-to-test-emptiness dominating).
     public static func parse(_ text: String, path: String = "<m2>") throws -> [M2Sentence] {
         var out: [M2Sentence] = []
         var current: M2Sentence?
         var lineNumber = 0
         for raw in text.textLines() {
             lineNumber += 1
-            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
-            if GECTokens.strip(line).isEmpty {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            if isBlank(line) {
                 if let c = current { out.append(c); current = nil }
                 continue
             }
@@ -109,11 +113,11 @@ public enum M2File {
         return out
     }
 
-    static func annotation(_ line: String, tokenCount: Int, path: String, line lineNumber: Int) throws -> M2Annotation {
+    static func annotation(_ line: Substring, tokenCount: Int, path: String, line lineNumber: Int) throws -> M2Annotation {
         func bad(_ p: String) -> GECError {
             .malformed(path: path, line: lineNumber, problem: "malformed A line (\(p)); write 'A start end|||type|||correction|||REQUIRED|||-NONE-|||coder'")
         }
-        let fields = line.dropFirst(2).components(separatedBy: "|||")
+        let fields = fields(line.dropFirst(2))
         guard fields.count >= 3 else { throw bad("\(fields.count) '|||'-separated fields, need at least 3") }
         let span = fields[0].split(separator: " ")
         guard span.count == 2, let start = Int(span[0]), let end = Int(span[1]) else { throw bad("span '\(fields[0])' is not two integers") }
@@ -123,10 +127,48 @@ public enum M2File {
         }
         var coder = 0
         if fields.count >= 6 {
-            guard let c = Int(GECTokens.strip(fields[fields.count - 1])) else { throw bad("coder '\(fields[fields.count - 1])' is not an integer") }
+            guard let c = Int(stripped(fields[fields.count - 1])) else { throw bad("coder '\(fields[fields.count - 1])' is not an integer") }
             coder = c
         }
-        return M2Annotation(start: start, end: end, type: fields[1], correction: fields[2], coder: coder)
+        return M2Annotation(start: start, end: end, type: String(fields[1]), correction: String(fields[2]), coder: coder)
+    }
+
+    /// The `|||`-separated fields of an `A` line, left to right without overlap, as ERRANT's
+    /// Python `line.split("|||")` cuts them (on code points: a combining mark after `|||` does
+    /// not hide the separator, as it did for Foundation's grapheme-based search).
+    static func fields(_ s: Substring) -> [Substring] {
+        let bar = UInt8(ascii: "|")
+        let u = s.utf8
+        var out: [Substring] = []
+        var start = u.startIndex, i = u.startIndex
+        while i < u.endIndex {
+            if u[i] == bar {
+                let i1 = u.index(after: i)
+                if i1 < u.endIndex, u[i1] == bar {
+                    let i2 = u.index(after: i1)
+                    if i2 < u.endIndex, u[i2] == bar {
+                        out.append(s[start..<i])
+                        i = u.index(after: i2)
+                        start = i
+                        continue
+                    }
+                }
+            }
+            i = u.index(after: i)
+        }
+        out.append(s[start..<u.endIndex])
+        return out
+    }
+
+    /// Whether a line holds only whitespace (`GECTokens.strip(line).isEmpty`, without building the string).
+    static func isBlank(_ line: Substring) -> Bool { line.unicodeScalars.allSatisfy(GECTokens.isPythonWhitespace) }
+
+    /// `GECTokens.strip` of a substring, as a substring.
+    static func stripped(_ s: Substring) -> Substring {
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !GECTokens.isPythonWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !GECTokens.isPythonWhitespace($0) }) else { return s[s.endIndex...] }
+        return Substring(scalars[first...last])
     }
 
     /// Reads an M2 file.

@@ -81,7 +81,7 @@ public final class NERTrainer {
         var allReduceSeconds = 0.0
         var resumed: NERResumeState?
         if let resumeFrom {
-            let ckpt = try session.resume(from: resumeFrom)
+            let ckpt = try session.resume(from: resumeFrom, within: TrainingExtent(epochs: o.epochs, batchesPerEpoch: stepsPerEpoch, steps: totalSteps))
             let state = try NERResumeState.decode(ckpt.progress, file: TrainingCheckpoint.file(in: resumeFrom).path)
             start = ckpt.position
             (history, sinceBest, step, stoppedEarly) = (state.history, state.sinceBest, ckpt.position.step, state.stoppedEarly)

@@ -90,11 +90,8 @@ public enum VisionAdaptTrainer {
         var first: Float?, recent: [Float] = []
         var startStep = 0
         if let dir = run.resumeFrom {
-            let checkpoint = try session.resume(from: dir)
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(steps: total))
             let file = TrainingCheckpoint.file(in: dir).path
-            guard checkpoint.position.step <= total else {
-                throw DatasetError("\(file): the checkpoint is at step \(checkpoint.position.step) of a run with \(total) iterations; resume with the options it was saved with")
-            }
             startStep = checkpoint.position.step
             let progress = try VisionTrainingProgress.decode(checkpoint.progress, file: file)
             first = progress.firstLoss

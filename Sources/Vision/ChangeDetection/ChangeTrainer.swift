@@ -95,7 +95,7 @@ public enum ChangeTrainer {
             // The crops and augmentations come from one generator, saved in the progress record;
             // weights, AdamW and dropout generators come back through the session.
             let file = TrainingCheckpoint.file(in: dir).path
-            let checkpoint = try session.resume(from: dir)
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(steps: o.steps))
             let p = try ChangeTrainingProgress.decode(checkpoint.progress, file: file)
             func tensor(_ key: String, like t: Tensor) throws -> [Float] {
                 guard let v = checkpoint.extraTensors[key], v.count == t.count else {

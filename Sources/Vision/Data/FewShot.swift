@@ -71,7 +71,7 @@ extension ImageFolder {
                 loaded.labels.append(samples[i].label)
             case .failure(let e)?:
                 if strict { throw e }
-                loaded.skipped.append("\(e.description), skipped")
+                loaded.skipped.append(oneLineMessage("\(e.description), skipped"))   // names may hold newlines: one line per warning
             case nil:
                 break
             }

@@ -75,7 +75,7 @@ public struct ImageFolder: Sendable {
         var found: [String: [URL]] = [:]
         for name in folders {
             if let fixedClasses, !fixedClasses.contains(name) {
-                try problem("\(root.appendingPathComponent(name).path): class folder '\(name)' is not one of the \(fixedClasses.count) training classes, skipped")
+                try problem("\(root.appendingPathComponent(name).path): class folder '\(clippedForMessage(name))' is not one of the \(fixedClasses.count) training classes, skipped")
                 continue
             }
             var files: [URL] = []
@@ -89,12 +89,12 @@ public struct ImageFolder: Sendable {
         if let fixedClasses {
             classes = fixedClasses
             for name in fixedClasses where (found[name] ?? []).isEmpty {
-                warnings.append("\(root.appendingPathComponent(name).path): class '\(name)' has no images in this split")
+                warnings.append("\(root.appendingPathComponent(name).path): class '\(clippedForMessage(name))' has no images in this split")
             }
         } else {
             for name in folders.sorted() {
                 if (found[name] ?? []).isEmpty {
-                    try problem("\(root.appendingPathComponent(name).path): class folder '\(name)' has no usable images; class dropped")
+                    try problem("\(root.appendingPathComponent(name).path): class folder '\(clippedForMessage(name))' has no usable images; class dropped")
                 } else {
                     classes.append(name)
                 }
@@ -108,7 +108,9 @@ public struct ImageFolder: Sendable {
         self.root = root
         self.classes = classes
         self.samples = samples
-        self.warnings = warnings
+        // Warnings quote file and folder names, which may hold newlines on Linux: escaped so
+        // each warning stays one line (as `DatasetError` does for errors).
+        self.warnings = warnings.map(oneLineMessage)
     }
 
     /// Number of samples per class, in `classes` order.

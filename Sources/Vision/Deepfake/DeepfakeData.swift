@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// One labelled image for manipulation detection.
@@ -31,7 +32,8 @@ public struct DeepfakeData: Sendable {
 
     public init(samples: [DeepfakeSample], warnings: [String] = []) {
         self.samples = samples
-        self.warnings = warnings
+        // Warnings quote file names, which may hold newlines on Linux: escaped to one line each.
+        self.warnings = warnings.map(oneLineMessage)
     }
 
     /// `root/real` and `root/fake`.
@@ -57,7 +59,7 @@ public struct DeepfakeData: Sendable {
             fm.fileExists(atPath: url.path, isDirectory: &isDir)
             if isDir.boolValue {
                 let files = try Self.images(in: url, role: "fake", warnings: &warnings, allowEmpty: true)
-                if files.isEmpty { warnings.append("\(url.path): family folder '\(name)' holds no image, ignored") }
+                if files.isEmpty { warnings.append("\(url.path): family folder '\(clippedForMessage(name))' holds no image, ignored") }
                 fakes += files.map { DeepfakeSample(url: $0, isFake: true, family: name) }
             } else if ImageFolder.imageExtensions.contains(url.pathExtension.lowercased()) {
                 fakes.append(DeepfakeSample(url: url, isFake: true, family: "fake"))
@@ -76,7 +78,7 @@ public struct DeepfakeData: Sendable {
         guard let keep else { return self }
         let known = Set(families)
         for f in keep where !known.contains(f) {
-            throw DatasetError("family '\(f)' is not in the data (found: \(families.joined(separator: ", ")))")
+            throw DatasetError("family '\(clippedForMessage(f))' is not in the data (found: \(families.joined(separator: ", ")))")
         }
         return DeepfakeData(samples: samples.filter { !$0.isFake || keep.contains($0.family) }, warnings: warnings)
     }

@@ -72,7 +72,7 @@ public enum GenDTrainer {
         var firstStep = 0
         if let dir = run.resumeFrom {
             let file = TrainingCheckpoint.file(in: dir).path
-            let checkpoint = try session.resume(from: dir)
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(steps: o.iterations))
             guard let p = try? JSONDecoder().decode(GenDTrainingProgress.self, from: Data(checkpoint.progress.utf8)) else {
                 throw DatasetError("\(file): the checkpoint's progress record is not deepfake-detect's; train into a new --out folder")
             }

@@ -208,7 +208,7 @@ public enum FaceAdaptTraining {
         var order = Array(samples.indices), epochLoss = 0.0, batches = 0
         if let dir = run.resumeFrom {
             let file = TrainingCheckpoint.file(in: dir).path
-            let checkpoint = try session.resume(from: dir)
+            let checkpoint = try session.resume(from: dir, within: TrainingExtent(epochs: o.epochs, batchesPerEpoch: stepsPerEpoch, steps: o.epochs * stepsPerEpoch))
             let p = try FaceTrainingProgress.decode(checkpoint.progress, file: file, samples: samples.count)
             for (name, t) in buffers {
                 guard let v = checkpoint.extraTensors["buffer/" + name], v.count == t.count else {

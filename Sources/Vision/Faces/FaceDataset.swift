@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Face images grouped by identity, laid out as `root/<identity>/<images>` — the AT&T/ORL
@@ -52,14 +53,15 @@ public struct FaceDataset: Sendable {
                     warnings.append("\(url.path): not one of the accepted types (\(extensions.sorted().joined(separator: ", "))), skipped")
                 }
             }
-            if images.isEmpty { warnings.append("\(folder.path): identity '\(name)' has no images, dropped"); continue }
-            if images.count == 1 { warnings.append("\(folder.path): identity '\(name)' has one image, so it cannot form a genuine pair") }
+            if images.isEmpty { warnings.append("\(folder.path): identity '\(clippedForMessage(name))' has no images, dropped"); continue }
+            if images.count == 1 { warnings.append("\(folder.path): identity '\(clippedForMessage(name))' has one image, so it cannot form a genuine pair") }
             identities.append(Identity(name: name, images: images))
         }
         guard !identities.isEmpty else { throw DatasetError("\(root.path): no identity folder holds an image; expected root/<identity>/<images>") }
         self.root = root
         self.identities = identities
-        self.warnings = warnings
+        // Warnings quote file and folder names, which may hold newlines on Linux: escaped to one line each.
+        self.warnings = warnings.map(oneLineMessage)
     }
 
     /// The ORL database at `orlFolder(models:)`, checked to be the full 40 × 10. Only the PGM

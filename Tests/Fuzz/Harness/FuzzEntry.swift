@@ -24,7 +24,7 @@ struct FuzzTarget: Sendable {
 
 /// Every target, in the order FUZZING.md lists them.
 let allFuzzTargets: [FuzzTarget] = coreFuzzTargets + textFuzzTargets + graphFuzzTargets + visionFuzzTargets + audioFuzzTargets
-    + newFormatFuzzTargets + runStateFuzzTargets
+    + newFormatFuzzTargets + runStateFuzzTargets + adapterFolderFuzzTargets
 
 /// The target named by PEFTKIT_FUZZ_TARGET, resolved once.
 let selectedFuzzTarget: FuzzTarget = {
@@ -56,6 +56,8 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
         fflush(stdout); _exit(0)
     }
     _ = selectedFuzzTarget
+    // The scratch folder goes at a normal exit; crashes and kills are cleaned by scripts/fuzz.sh.
+    atexit { Fuzz.removeScratch() }
     return 0
 }
 

@@ -9,11 +9,26 @@ enum Fuzz {
     /// A private scratch folder (tmpfs when available: the parsers that need a path read it on
     /// every execution, so disk would dominate).
     static let scratch: URL = {
-        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        let url = URL(fileURLWithPath: base).appendingPathComponent("peftkit-fuzz-\(getpid())")
+        let url = URL(fileURLWithPath: scratchPath)
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
+
+    /// Where this process's scratch folder is (created on first use of `scratch`). The PID in the
+    /// name lets `scripts/fuzz.sh` remove the folders of fuzz processes that died without
+    /// cleaning up (a crash or a timeout ends libFuzzer with `_exit`, skipping `atexit`).
+    static var scratchPath: String {
+        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        return URL(fileURLWithPath: base).appendingPathComponent("peftkit-fuzz-\(getpid())").path
+    }
+
+    /// Removes this process's scratch folder, if any (registered with `atexit` at start-up, so
+    /// a run that ends normally — `-max_total_time`, `-runs`, a replay — leaves nothing in
+    /// /dev/shm). Raw-byte removal that never follows symlinks: the folder targets' trees hold
+    /// non-UTF-8 names and symlink loops.
+    static func removeScratch() {
+        FuzzTree.removeTree(FuzzTree.cPath(Array(scratchPath.utf8)))
+    }
 
     /// Writes `data` to `name` inside the scratch folder (or a sub-folder) and returns its URL.
     /// Plain open/write/close: FileManager's createDirectory and createFile (attributes, stat

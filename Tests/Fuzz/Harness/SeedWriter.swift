@@ -76,6 +76,7 @@ enum SeedWriter {
         try put("idx", "labels.idx", Data([0, 0, 0x08, 1, 0, 0, 0, 4, 9, 0, 3, 1]))
 
         try writeRunStateSeeds(put)
+        try writeAdapterFolderSeeds(put)
     }
 
     /// Seeds of the folder-layout and run-state targets (RunStateTargets.swift).

@@ -27,8 +27,7 @@ let newFormatFuzzTargets: [FuzzTarget] = [
         guard let text = String(data: data, encoding: .utf8) else { return }  // M2File.read refuses non-UTF-8 first
         do {
             let sentences = try M2File.parse(text, path: "input.m2")
-            for s in sentences { for c in s.coders { _ = s.corrected(coder: c) } }
-            _ = GECDataReader.fromM2(sentences)
+            _ = GECDataReader.fromM2(sentences)   // every coder's correction of every block
             _ = M2File.text(sentences)
         } catch {
             Fuzz.expectClear(error, naming: "input.m2")
