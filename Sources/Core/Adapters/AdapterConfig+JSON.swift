@@ -142,7 +142,7 @@ extension AdapterConfig {
         }
         var warnings: [String] = []
         let unknown = d.keys.filter { !used.contains($0) && !knownInertKeys.contains($0) }.sorted()
-        if !unknown.isEmpty { warnings.append("\(file): ignoring unknown key(s) \(unknown.joined(separator: ", "))") }
+        if !unknown.isEmpty { warnings.append(oneLineMessage("\(file): ignoring unknown key(s) \(clippedForMessage(unknown.joined(separator: ", "), limit: 200))")) }
         try c.validate(file: file)
         return (c, warnings)
     }

@@ -35,7 +35,6 @@ public final class HTTPServer: @unchecked Sendable {
     private let handlerLock = NSLock()
     private var running = false
     private var active = 0
-    private var acceptThread: Thread?
     private let acceptDone = DispatchSemaphore(value: 0)
 
     /// Binds `127.0.0.1:port` (0 = any free port) and listens; `start()` begins serving.
@@ -78,9 +77,10 @@ public final class HTTPServer: @unchecked Sendable {
         defer { lock.unlock() }
         guard !running, listenFD >= 0 else { return }
         running = true
+        // Not stored: the thread's closure holds the server, so a stored thread would be a
+        // reference cycle that outlives stop() (LeakSanitizer reported every test server).
         let t = Thread { [self] in acceptLoop() }
         t.name = "HTTPServer:\(port)"
-        acceptThread = t
         t.start()
     }
 

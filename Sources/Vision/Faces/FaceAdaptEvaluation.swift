@@ -45,7 +45,7 @@ public struct FaceSplit: Sendable {
                     trainNames.append(identity.name)
                     for url in identity.images { train.append(try decode(url, label)) }
                 } else if identity.images.count < 2 {
-                    warnings.append("\(identity.name): one image, so no probe against its gallery image; left out of the test")
+                    warnings.append(oneLineMessage("\(clippedForMessage(identity.name)): one image, so no probe against its gallery image; left out of the test"))
                 } else {
                     let label = testNames.count
                     testNames.append(identity.name)
@@ -57,7 +57,7 @@ public struct FaceSplit: Sendable {
             for identity in data.identities {
                 let k = trainImages ?? identity.images.count / 2
                 guard k >= 1, k < identity.images.count else {
-                    warnings.append("\(identity.name): \(identity.images.count) image(s), cannot give \(trainImages ?? 1) training image(s) and a probe; left out")
+                    warnings.append(oneLineMessage("\(clippedForMessage(identity.name)): \(identity.images.count) image(s), cannot give \(trainImages ?? 1) training image(s) and a probe; left out"))
                     continue
                 }
                 let label = trainNames.count

@@ -42,7 +42,7 @@ public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         self.hint = hint.isEmpty ? ImageError.defaultHint(kind) : hint
     }
 
-    public var description: String { "\(file): \(problem) (\(hint))" }
+    public var description: String { oneLineMessage("\(file): \(problem) (\(hint))") }
 
     private static func defaultHint(_ kind: Kind) -> String {
         switch kind {

@@ -117,7 +117,7 @@ public enum AVSRTuneCommand: Command {
                               flags: ["print", "timing", "numbers-as-words"])
         guard let data = a.string("data") else { throw ArgumentError.missingRequired("data") }
         let manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
-        for s in manifest.skipped { FileHandle.standardError.write(Data("\(name): warning: \(s.path) has no transcript (.txt); skipped\n".utf8)) }
+        for s in manifest.skipped { FileHandle.standardError.write(Data((oneLineMessage("\(name): warning: \(s.path) has no transcript (.txt); skipped") + "\n").utf8)) }
         var normaliser: TranscriptNormaliser
         switch a.string("normaliser", default: "standard") {
         case "standard": normaliser = .standard
