@@ -70,7 +70,7 @@ public enum KGWorkflow {
     public static func locateData(_ path: String) -> String? {
         let fm = FileManager.default
         if fm.fileExists(atPath: (path as NSString).appendingPathComponent("train.txt")) { return path }
-        guard !path.hasPrefix("/") else { return nil }
+        guard path.utf8.first != UInt8(ascii: "/") else { return nil }  // bytes: "/" + a combining mark is one Character
         var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
             let candidate = dir.appendingPathComponent(path).path

@@ -61,7 +61,7 @@ public struct SpeechManifest: Sendable {
                 throw SpeechManifestError("\(url.path): line \(n + 1): expected path<TAB>transcript, found no tab")
             }
             let path = String(line[..<tab])
-            let audio = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+            let audio = path.utf8.first == UInt8(ascii: "/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
             guard FileManager.default.fileExists(atPath: audio.path) else {
                 throw SpeechManifestError("\(url.path): line \(n + 1): audio file \(audio.path) does not exist")
             }
