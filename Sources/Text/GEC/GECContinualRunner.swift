@@ -221,6 +221,31 @@ public final class GECContinualRunner {
     /// do the keeps of the words right before and after an edit: without them the tagger never
     /// learns which of two neighbours to edit and rewrites both (it deleted both copies of a
     /// doubled word).
+    /// The epoch's visiting order: a Fisher–Yates shuffle drawn from `rng` (the same draws on every rank).
+    static func seededOrder(_ count: Int, rng: inout SplitMix64) -> [Int] {
+        var order = Array(0..<count)
+        for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        return order
+    }
+
+    /// One global batch on this rank: its `DataShard` slice's loss (weighted by labelled tokens,
+    /// `penalty` added), backward, gradients averaged over the ranks by that weight. Returns the
+    /// world's mean loss. Shared by the domain epochs and the head warm-up.
+    static func shardStep(_ batch: [GECTrainingItem], tagger: GECTagger, reducer: GradientAllReduce, world: any Distributed,
+                          penalty: (Tensor) -> Tensor = { $0 }) throws -> Double {
+        let mine = DataShard.slice(batch, rank: world.rank, size: world.size)
+        let weight = tagger.lossWeight(mine)
+        var value = 0.0
+        if weight > 0 {
+            let loss = penalty(try tagger.loss(mine))
+            value = Double(loss.item)
+            loss.backward()
+        }
+        let reduced = try reducer.average(localWeight: weight, extras: [Float(value * weight)], over: world)
+        if world.size > 1 { value = Double(reduced.sums[0]) / reduced.total }
+        return value
+    }
+
     static func maskKeep(_ items: [GECTrainingItem], share: Double, rng: inout SplitMix64) -> [GECTrainingItem] {
         items.map { item in
             var it = item
@@ -254,23 +279,13 @@ public final class GECContinualRunner {
         let reducer = GradientAllReduce(parameters: head)
         for epoch in 1...o.headWarmupEpochs {
             var rng = SplitMix64(seed: o.seed).fork(UInt64(900_000 + epoch))
-            var order = Array(items.indices)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            let order = Self.seededOrder(items.count, rng: &rng)
             var lossSum = 0.0, n = 0
             for start in stride(from: 0, to: order.count, by: o.batchSize) {
                 tagger.model.train()
                 var batch = order[start..<min(start + o.batchSize, order.count)].map { items[$0] }
                 if o.keepLabelShare < 1 { batch = Self.maskKeep(batch, share: o.keepLabelShare, rng: &rng) }
-                let mine = DataShard.slice(batch, rank: world.rank, size: world.size)
-                let weight = tagger.lossWeight(mine)
-                var value = 0.0
-                if weight > 0 {
-                    let loss = try tagger.loss(mine)
-                    value = Double(loss.item)
-                    loss.backward()
-                }
-                let reduced = try reducer.average(localWeight: weight, extras: [Float(value * weight)], over: world)
-                if world.size > 1 { value = Double(reduced.sums[0]) / reduced.total }
+                let value = try Self.shardStep(batch, tagger: tagger, reducer: reducer, world: world)
                 guard value.isFinite else { throw GECError.badOption("head warm-up diverged on domain '\(name)' (loss \(value)); lower --lr") }
                 _ = clipGradNorm(head, maxNorm: o.maxGradNorm)
                 optimizer.step(head)
@@ -329,8 +344,7 @@ public final class GECContinualRunner {
         let resumeAt = cursor
         for epoch in resumeAt.epoch...o.epochs {
             var rng = SplitMix64(seed: o.seed).fork(UInt64(1000 * t + epoch))
-            var order = Array(items.indices)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            let order = Self.seededOrder(items.count, rng: &rng)
             var lossSum = 0.0, n = 0, first = 0
             if epoch == resumeAt.epoch, resumeAt.batch > 0 {
                 // Mid-epoch: the order is rebuilt from the seed, the generator continues where it was.
@@ -343,20 +357,11 @@ public final class GECContinualRunner {
                 var batch = order[start..<min(start + o.batchSize, order.count)].map { items[$0] }
                 batch += state.replaySample()
                 if o.keepLabelShare < 1 { batch = Self.maskKeep(batch, share: o.keepLabelShare, rng: &rng) }
-                let mine = DataShard.slice(batch, rank: world.rank, size: world.size)
-                let weight = tagger.lossWeight(mine)
-                var value = 0.0
-                if weight > 0 {
-                    var loss = try tagger.loss(mine)
-                    if o.method == .olora, t > 0, o.oloraLambda > 0,
-                       let orth = OrthogonalLoRA.loss(peft: tagger.peft, current: "task\(t)", previous: (0..<t).map { "task\($0)" }) {
-                        loss = loss + orth * o.oloraLambda
-                    }
-                    value = Double(loss.item)
-                    loss.backward()
+                let value = try Self.shardStep(batch, tagger: tagger, reducer: reducer, world: world) { loss in
+                    guard o.method == .olora, t > 0, o.oloraLambda > 0,
+                          let orth = OrthogonalLoRA.loss(peft: tagger.peft, current: "task\(t)", previous: (0..<t).map { "task\($0)" }) else { return loss }
+                    return loss + orth * o.oloraLambda
                 }
-                let reduced = try reducer.average(localWeight: weight, extras: [Float(value * weight)], over: world)
-                if world.size > 1 { value = Double(reduced.sums[0]) / reduced.total }
                 guard value.isFinite else { throw GECError.badOption("training diverged on domain '\(name)' (loss \(value)); lower --lr") }
                 try state.adjustGradients(tagger: tagger, params: params)
                 _ = clipGradNorm(params, maxNorm: o.maxGradNorm)
