@@ -75,6 +75,13 @@ import Vision
         let seed6 = try JSONDecoder().decode(GenDExperiment.Result.self, from: Data(contentsOf: out.appendingPathComponent("seed-6/result.json")))
         #expect(seed6.options.seed == 6 && seed6.rows.map(\.learningRate) == [1e-2, 1e-4])
         #expect(FileManager.default.fileExists(atPath: out.path + "/seed-5/detectors/gend/adapter_model.safetensors"))
+        // `study` over the per-seed result files gives the same table as the --seeds run.
+        let combined = root.appendingPathComponent("combined.md")
+        #expect(try DeepfakeDetectCommand.run(["study", out.path + "/seed-5/result.json", out.path + "/seed-6/result.json", "--out", combined.path]) == 0)
+        #expect(try String(contentsOf: combined, encoding: .utf8) == study)
+        #expect(throws: DatasetError.self) { try DeepfakeDetectCommand.run(["study", out.path + "/seed-5/result.json", out.path + "/seed-5/result.json"]) }
+        #expect(throws: DatasetError.self) { try DeepfakeDetectCommand.run(["study", out.path + "/study.md"]) }
+        #expect(throws: ArgumentError.self) { try DeepfakeDetectCommand.run(["study"]) }
         // --method-lr overrides; one --seed keeps the single-run layout.
         let one = root.appendingPathComponent("one")
         #expect(try DeepfakeDetectCommand.run(common + ["--methods", "full", "--method-lr", "full=2e-3", "--seed", "9", "--out", one.path]) == 0)

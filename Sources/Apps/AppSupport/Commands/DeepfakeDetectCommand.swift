@@ -21,6 +21,8 @@ public enum DeepfakeDetectCommand: Command {
           deepfake-detect demo [--data DIR (built from ORL if missing)] [--methods gend,ln,lora,probe,full] [--train-families swap,sbi]
                                [--iterations 60] [--batch 16] [--image-size 112] [--per-identity 4] [--group-by REGEX] [--out runs/deepfake-demo]
                                [--lr 3e-4] [--method-lr full=3e-6,...  (default: full at --lr/100)] [--seed 42 | --seeds 1,2,3 (mean ± std table)]
+          deepfake-detect study RESULT.json... [--out study.md]   (the mean ± std table over demo runs made with different --seed,
+                                                                   e.g. in parallel: the same as one demo --seeds run)
           deepfake-detect bench [--batch 8] [--image-size 112] [--steps 3] [--method gend] [--model PATH] [--json]
         Data: DIR/real/ and DIR/fake/ (images directly in fake/, or one subfolder per manipulation family).
         build-data writes DIR/train/{real,fake/<family>} and DIR/test/... with identities split before manipulating.
@@ -39,7 +41,8 @@ public enum DeepfakeDetectCommand: Command {
         case "score": return try score(rest)
         case "demo": return try demo(rest)
         case "bench": return try bench(rest)
-        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score, demo or bench")
+        case "study": return try study(rest)
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score, demo, study or bench")
         }
     }
 
@@ -267,6 +270,35 @@ public enum DeepfakeDetectCommand: Command {
         let firstDir = seedList.count == 1 ? out : out.appendingPathComponent("seed-\(seedList[0])")
         try elaSanityCheck(folder: URL(fileURLWithPath: a.string("ela", default: "/usr/share/doc/opencv-doc/examples/data")),
                            detectors: firstDir.appendingPathComponent("detectors"), methods: methods, model: model)
+        return 0
+    }
+
+    /// `study RESULT.json...`: the multi-seed table over `result.json` files of separate
+    /// `demo --seed N` runs (seeds run as parallel processes or on other machines).
+    static func study(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["out"], flags: [])
+        guard !a.positional.isEmpty else { throw ArgumentError.missingRequired("RESULT.json (one or more demo result files)") }
+        var results: [(seed: UInt64, result: GenDExperiment.Result)] = []
+        for path in a.positional {
+            let url = URL(fileURLWithPath: path)
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch { throw DatasetError("\(path): cannot be read (\(error.localizedDescription))") }
+            guard let r = try? JSONDecoder().decode(GenDExperiment.Result.self, from: data) else {
+                throw DatasetError("\(path): not a deepfake-detect demo result.json")
+            }
+            guard !results.contains(where: { $0.seed == r.options.seed }) else {
+                throw DatasetError("\(path): seed \(r.options.seed) appears twice; give each seed's result once")
+            }
+            results.append((r.options.seed, r))
+        }
+        let first = results[0].result
+        for (i, (_, r)) in results.enumerated().dropFirst() where r.trainFamilies != first.trainFamilies || r.options.iterations != first.options.iterations
+            || r.options.batchSize != first.options.batchSize || r.options.imageSize != first.options.imageSize {
+            throw DatasetError("\(a.positional[i]): another schedule or training-family set than \(a.positional[0]); a study averages seeds of one setting")
+        }
+        let markdown = GenDStudy.markdown(try GenDStudy.summarize(results))
+        if let out = a.string("out") { try AtomicFile.write(Data(markdown.utf8), to: URL(fileURLWithPath: out)) }
+        print(markdown, terminator: "")
         return 0
     }
 
