@@ -50,6 +50,12 @@ import Vision
                                                "--model", model]) == 0)
         #expect(try DeepfakeDetectCommand.run(["score", "--adapter", detector, "--model", model,
                                                data + "/test/real/s4_1.png", data + "/test/fake/swap/s4_1.png"]) == 0)
+        // Full fine-tuning without --lr trains at a 100× smaller rate than the LayerNorm default 3e-4.
+        let full = root.appendingPathComponent("full").path
+        #expect(try DeepfakeDetectCommand.run(["train", "--data", data + "/train", "--out", full, "--model", model, "--method", "full",
+                                               "--iterations", "1", "--batch", "4", "--image-size", "32"]) == 0)
+        #expect(abs(try GenDModel.manifest(in: URL(fileURLWithPath: full)).options.learningRate - 3e-6) < 1e-18)
+        #expect(abs(manifest.options.learningRate - 3e-4) < 1e-18)
         let (loaded, _) = try GenDModel.load(from: URL(fileURLWithPath: detector), model: model)
         let p = try GenDTrainer.scores(loaded, images: [try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: data + "/test/real/s4_1.png"))])
         #expect(p.count == 1 && p[0] > 0 && p[0] < 1)

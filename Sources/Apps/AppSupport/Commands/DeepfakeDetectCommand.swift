@@ -13,7 +13,7 @@ public enum DeepfakeDetectCommand: Command {
           deepfake-detect build-data --out DIR [--faces DIR (default: ORL in $PEFTKIT_MODELS)] [--train-identities 30]
                                      [--per-identity N] [--families swap,sbi,splice,recompress] [--seed 7]
           deepfake-detect train (--data DIR | --real DIR --fake DIR) --out DETECTOR [--method gend|ln|lora|probe|full]
-                                [--families swap,sbi] [--iterations 120] [--batch 16] [--lr 3e-4] [--cycle N] [--image-size 112]
+                                [--families swap,sbi] [--iterations 120] [--batch 16] [--lr 3e-4 (full: 3e-6)] [--cycle N] [--image-size 112]
                                 [--uniformity 0.5] [--alignment 0.1] [--rank 8] [--seed 42] [--no-augment] [--model PATH]
                                 [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
           deepfake-detect eval --adapter DETECTOR (--data DIR | --real DIR --fake DIR) [--group-by REGEX] [--families ...] [--model PATH]
@@ -97,7 +97,8 @@ public enum DeepfakeDetectCommand: Command {
         var o = GenDOptions(method: method)
         o.iterations = try a.int("iterations", default: o.iterations)
         o.batchSize = try a.int("batch", default: o.batchSize)
-        o.learningRate = try double(a, "lr", default: o.learningRate)
+        // Full fine-tuning defaults to a 100× smaller rate than LayerNorm/head tuning, as in the demo (README).
+        o.learningRate = try double(a, "lr", default: method == .full ? o.learningRate / 100 : o.learningRate)
         if a.string("cycle") != nil { o.restartCycle = try a.int("cycle", default: 1) }
         o.imageSize = try a.int("image-size", default: o.imageSize)
         o.loss.uniformityWeight = try a.float("uniformity", default: o.loss.uniformityWeight)
