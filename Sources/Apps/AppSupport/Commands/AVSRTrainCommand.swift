@@ -215,6 +215,10 @@ enum AVSRTrainCommand {
         let options = WhisperDecodingOptions(beamSize: try a.int("beam", default: 1), maxLength: try a.int("max-length", default: 224))
         let recs = try items.map { try AudioFile.readMono($0.audio) }
         var table: [String: Double] = [:]
+        // Whisper's temperature fallback for cut-off or looping hypotheses (WhisperFallback);
+        // --no-fallback keeps the plain greedy / beam result (cut at each utterance's token budget).
+        let fallback: WhisperFallback? = a.has("no-fallback") ? nil : WhisperFallback()
+        var fallbacks: [String] = []
         let conds = try conditions(a.list("snr", default: ["clean", "0"]))
         print("WER on \(items.count) utterances of \(data) (\(adapter.map { "adapter \($0)" } ?? "zero-shot Whisper"); normaliser standard\(normaliser.numbersAsWords ? " + numbers as words" : ""))")
         print("condition   " + rates.map { "rate \($0)".padding(toLength: 10, withPad: " ", startingAt: 0) }.joined())
@@ -225,8 +229,10 @@ enum AVSRTrainCommand {
             let examples = zip(states, recs).map { AVSRExample(audioStates: $0, targets: [], seconds: Double($1.count) / 16_000) }
             var row = conditionName(snr).padding(toLength: 12, withPad: " ", startingAt: 0)
             for r in rates {
-                let hyps = try AVSRTrainer.transcribe(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1, options: options)
-                    .map { tokenizer.decode($0, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
+                let decoded = try AVSRTrainer.transcribeWithAttempts(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1,
+                                                                     options: options, fallback: fallback)
+                let hyps = decoded.map { tokenizer.decode($0.tokens, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
+                fallbacks.append("\(conditionName(snr)) rate \(r): \(decoded.filter { $0.attempts > 1 }.count)")
                 let wer = WordErrorRate.compute(references: items.map(\.transcript), hypotheses: hyps, normaliser: normaliser)
                 let v = wer.wer ?? .nan
                 table["\(conditionName(snr)) rate \(r)"] = v
@@ -238,13 +244,15 @@ enum AVSRTrainCommand {
             print(row)
         }
         if table.count > 1 { print(String(format: "average     %.4f", table.values.reduce(0, +) / Double(table.count))) }
+        print(fallback == nil ? "(no decoding fallback: --no-fallback)"
+              : "hypotheses re-decoded by the temperature fallback (cut off or looping): " + fallbacks.joined(separator: ", "))
         return table
     }
 
     static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache", "tasks"]
 
     static func evaluate(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video"])
+        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video", "no-fallback"])
         if a.has("video") {
             guard let adapter = a.string("adapter") else { throw ArgumentError.missingRequired("adapter (an audio-visual adapter from train --video)") }
             _ = try AVSRVisualCommand.avTable(a, data: a.string("data", default: AVSRVisualCommand.defaultFolder + "/test.tsv"), adapter: adapter)
