@@ -126,7 +126,7 @@ enum AVSRTrainCommand {
         if limit < manifest.items.count {
             // Evenly spaced over the manifest (which follows the prompt index), not its first N.
             let n = manifest.items.count
-            manifest.items = (0..<max(1, limit)).map { manifest.items[$0 * n / max(1, limit)] }
+            manifest.items = evenlySpaced(manifest.items, limit)
             log("training on \(manifest.items.count) of \(n) utterances (--train-limit)")
         }
         let (whisper, tokenizer, folder) = try loadWhisper(a)
@@ -192,7 +192,7 @@ enum AVSRTrainCommand {
     static func werTable(_ a: Arguments, data: String, adapter: String?, cache: EncoderCache? = nil) throws -> [String: Double] {
         let manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
         let limit = try a.int("limit", default: manifest.items.count)
-        let items = Array(manifest.items.prefix(max(1, limit)))
+        let items = evenlySpaced(manifest.items, limit)
         let (whisper, tokenizer, folder) = try loadWhisper(a)
         let cache = cache ?? EncoderCache(folder: a.string("state-cache").map { URL(fileURLWithPath: $0) })
         let model: OmniAVSR
@@ -247,6 +247,14 @@ enum AVSRTrainCommand {
         print(fallback == nil ? "(no decoding fallback: --no-fallback)"
               : "hypotheses re-decoded by the temperature fallback (cut off or looping): " + fallbacks.joined(separator: ", "))
         return table
+    }
+
+    /// `limit` items evenly spaced over `items` (all of them when `limit` ≥ the count). A manifest
+    /// follows the prompt index, so its first N are the prompts of a few letters (in the test split's
+    /// first 16, three near-identical conference menus hold over half the reference words).
+    static func evenlySpaced<T>(_ items: [T], _ limit: Int) -> [T] {
+        let n = items.count, k = max(1, limit)
+        return k >= n ? items : (0..<k).map { items[$0 * n / k] }
     }
 
     static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache", "tasks"]
