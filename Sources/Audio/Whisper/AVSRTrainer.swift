@@ -266,13 +266,24 @@ public enum AVSRTrainer {
     public static func tokenBudget(seconds: Double) -> Int { 8 + Int((8 * max(0, seconds)).rounded(.up)) }
 
     /// Greedy (or beam) transcripts of `examples` for `task` at the given rates, `batch` at a time.
-    /// When every example of a group knows its duration, the group's `maxLength` is capped by
-    /// `tokenBudget` of its longest utterance.
+    /// An example that knows its duration may have at most `tokenBudget(seconds:)` tokens (each
+    /// its own budget, also inside a batch); with `fallback` (the default), a hypothesis cut off
+    /// at its budget or looping is decoded again by Whisper's temperature fallback (`WhisperFallback`).
     public static func transcribe(model: OmniAVSR, examples: [AVSRExample], task: AVSRTask, audioRate: Int, videoRate: Int,
-                                  options: WhisperDecodingOptions, batch: Int = 8) throws -> [[Int]] {
+                                  options: WhisperDecodingOptions, batch: Int = 8,
+                                  fallback: WhisperFallback? = WhisperFallback()) throws -> [[Int]] {
+        try transcribeWithAttempts(model: model, examples: examples, task: task, audioRate: audioRate, videoRate: videoRate,
+                                   options: options, batch: batch, fallback: fallback).map(\.tokens)
+    }
+
+    /// `transcribe`, also returning how many decoding attempts each example took (1 = kept its
+    /// first hypothesis).
+    public static func transcribeWithAttempts(model: OmniAVSR, examples: [AVSRExample], task: AVSRTask, audioRate: Int, videoRate: Int,
+                                              options: WhisperDecodingOptions, batch: Int = 8,
+                                              fallback: WhisperFallback? = WhisperFallback()) throws -> [(tokens: [Int], attempts: Int)] {
         model.setTask(task)
         let use = OmniAVSR.uses(task)
-        var out: [[Int]] = []
+        var out: [(tokens: [Int], attempts: Int)] = []
         var start = 0
         // Decoding reads the whole memory (no padding mask), so utterances with video, whose
         // lengths differ, are decoded one at a time; audio states all have Whisper's 30 s length.
@@ -284,10 +295,15 @@ public enum AVSRTrainer {
                 let video = use.video ? try stack(group.map { $0.videoFeatures! }).0 : nil
                 return try model.memory(task: task, audioStates: audio, audioRate: audioRate, videoFeatures: video, videoRate: videoRate).memory
             }
-            var o = options
-            let durations = group.compactMap(\.seconds)
-            if durations.count == group.count, let longest = durations.max() { o.maxLength = min(o.maxLength, tokenBudget(seconds: longest)) }
-            out += try model.whisper.decode(memory: memory, options: o).map(\.tokens)
+            let caps = group.map { x in min(options.maxLength, x.seconds.map { tokenBudget(seconds: $0) } ?? options.maxLength) }
+            if let fallback {
+                out += try model.whisper.decode(memory: memory, options: options, fallback: fallback, maxLengths: caps)
+                    .map { ($0.result.tokens, $0.attempts) }
+            } else {
+                var o = options
+                o.maxLength = caps.max() ?? options.maxLength
+                out += try zip(model.whisper.decode(memory: memory, options: o), caps).map { (Array($0.tokens.prefix($1)), 1) }
+            }
             start += group.count
         }
         return out

@@ -22,12 +22,20 @@ public struct WhisperDecodingOptions: Sendable, Equatable {
     public var prompt: [Int]?
     /// Keep each step's masked logits of the best hypothesis (greedy only; for tests and inspection).
     public var returnLogits: Bool
+    /// 0 = greedy / beam search; > 0 = each token is sampled from softmax(masked logits / temperature)
+    /// (width 1 only; Whisper's fallback decoding, see `WhisperFallback`). Σ log p stays the
+    /// log-softmax of the unscaled logits, as Whisper's `avg_logprob`.
+    public var temperature: Float
+    /// Seed of the sampling: item b draws from `SplitMix64(seed: seed).fork(b)`.
+    public var seed: UInt64
 
     public init(beamSize: Int = 1, maxLength: Int = 448, lengthPenalty: Float = 1, patience: Float = 1,
-                suppressBlank: Bool = true, suppressTokens: [Int]? = nil, prompt: [Int]? = nil, returnLogits: Bool = false) {
+                suppressBlank: Bool = true, suppressTokens: [Int]? = nil, prompt: [Int]? = nil, returnLogits: Bool = false,
+                temperature: Float = 0, seed: UInt64 = 0) {
         self.beamSize = beamSize; self.maxLength = maxLength; self.lengthPenalty = lengthPenalty
         self.patience = patience; self.suppressBlank = suppressBlank; self.suppressTokens = suppressTokens
         self.prompt = prompt; self.returnLogits = returnLogits
+        self.temperature = temperature; self.seed = seed
     }
 }
 
@@ -58,6 +66,8 @@ extension WhisperModel {
     public func decode(memory: Tensor, options o: WhisperDecodingOptions = WhisperDecodingOptions()) throws -> [WhisperDecodingResult] {
         guard o.beamSize >= 1 else { throw WhisperDecodeError("beam size must be at least 1, got \(o.beamSize)") }
         guard o.maxLength >= 1 else { throw WhisperDecodeError("maximum length must be at least 1, got \(o.maxLength)") }
+        guard o.temperature >= 0, o.temperature.isFinite else { throw WhisperDecodeError("temperature must be ≥ 0, got \(o.temperature)") }
+        guard o.temperature == 0 || o.beamSize == 1 else { throw WhisperDecodeError("sampling (temperature > 0) decodes with beam size 1, got \(o.beamSize)") }
         let prompt = o.prompt ?? ([generation.startOfTranscript] + (generation.noTimestamps.map { [$0] } ?? []))
         guard !prompt.isEmpty, prompt.count < config.maxTargetPositions else {
             throw WhisperDecodeError("the prompt has \(prompt.count) tokens; it needs 1..<\(config.maxTargetPositions)")
@@ -103,6 +113,8 @@ extension WhisperModel {
             WhisperDecodingResult(tokens: [], sumLogProbability: 0, score: 0, finished: false, noSpeechProbability: noSpeech[$0], stepLogits: [])
         }
         var alive = Array(0..<b)  // result index of each cache row
+        let root = SplitMix64(seed: o.seed)
+        var rngs = (0..<b).map { root.fork(UInt64($0)) }
         var step = 0
         while !alive.isEmpty {
             var next: [Int] = [], keep: [Int] = []
@@ -111,7 +123,8 @@ extension WhisperModel {
                 masks.apply(&l, firstStep: step == 0)
                 if o.returnLogits { results[item].stepLogits.append(l) }
                 let lp = SuppressionMasks.logSoftmax(l)
-                let token = SuppressionMasks.argmax(l)
+                let token = o.temperature > 0 ? SuppressionMasks.sample(l, temperature: o.temperature, using: &rngs[item])
+                                              : SuppressionMasks.argmax(l)
                 results[item].sumLogProbability += lp[token]
                 if token == generation.endOfText {
                     results[item].finished = true
@@ -213,6 +226,26 @@ struct SuppressionMasks {
         var best = 0
         for i in 1..<x.count where x[i] > x[best] { best = i }
         return best
+    }
+
+    /// A draw from softmax(x / temperature) (masked entries, at −FLT_MAX, get probability 0):
+    /// the first index whose cumulative probability exceeds a uniform draw in [0, 1).
+    static func sample(_ x: [Float], temperature: Float, using rng: inout SplitMix64) -> Int {
+        let m = x.max() ?? 0
+        var weights = [Double](repeating: 0, count: x.count)
+        var total = 0.0
+        for i in x.indices {
+            let w = Foundation.exp(Double(x[i] - m) / Double(temperature))
+            weights[i] = w
+            total += w
+        }
+        let u = Double(rng.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) * total
+        var cumulative = 0.0
+        for i in weights.indices where weights[i] > 0 {
+            cumulative += weights[i]
+            if u < cumulative { return i }
+        }
+        return argmax(x)  // only when rounding put u at the total
     }
 
     /// Indices of the `k` largest values, largest first (lower index first among ties).

@@ -39,7 +39,7 @@ enum AVSRDemoCommand {
         }
         let out = URL(fileURLWithPath: a.string("out", default: a.has("short") ? "runs/avsr-demo-short" : "runs/avsr-demo"))
         let test = data.appendingPathComponent("test.tsv").path
-        let evalFlags: Set<String> = ["print", "digits", "video"]
+        let evalFlags: Set<String> = ["print", "digits", "video", "no-fallback"]
         print("== avsr-tune demo\(a.has("short") ? " --short" : ""): \(z.testPrompts) held-out telephone prompts, LoRA on \(z.trainPrompts) training prompts × (clean, 0 dB) for \(z.epochs) epoch(s)")
         print("== zero-shot Whisper tiny.en (real telephone speech, babble = 4 other prompts)")
         _ = try AVSRTrainCommand.werTable(try Arguments(model + ["--limit", "\(z.testPrompts)", "--snr", "clean,0"],

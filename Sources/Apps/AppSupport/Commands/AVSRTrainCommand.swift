@@ -126,7 +126,7 @@ enum AVSRTrainCommand {
         if limit < manifest.items.count {
             // Evenly spaced over the manifest (which follows the prompt index), not its first N.
             let n = manifest.items.count
-            manifest.items = (0..<max(1, limit)).map { manifest.items[$0 * n / max(1, limit)] }
+            manifest.items = evenlySpaced(manifest.items, limit)
             log("training on \(manifest.items.count) of \(n) utterances (--train-limit)")
         }
         let (whisper, tokenizer, folder) = try loadWhisper(a)
@@ -192,7 +192,7 @@ enum AVSRTrainCommand {
     static func werTable(_ a: Arguments, data: String, adapter: String?, cache: EncoderCache? = nil) throws -> [String: Double] {
         let manifest = try SpeechManifest(contentsOf: URL(fileURLWithPath: data))
         let limit = try a.int("limit", default: manifest.items.count)
-        let items = Array(manifest.items.prefix(max(1, limit)))
+        let items = evenlySpaced(manifest.items, limit)
         let (whisper, tokenizer, folder) = try loadWhisper(a)
         let cache = cache ?? EncoderCache(folder: a.string("state-cache").map { URL(fileURLWithPath: $0) })
         let model: OmniAVSR
@@ -215,6 +215,10 @@ enum AVSRTrainCommand {
         let options = WhisperDecodingOptions(beamSize: try a.int("beam", default: 1), maxLength: try a.int("max-length", default: 224))
         let recs = try items.map { try AudioFile.readMono($0.audio) }
         var table: [String: Double] = [:]
+        // Whisper's temperature fallback for cut-off or looping hypotheses (WhisperFallback);
+        // --no-fallback keeps the plain greedy / beam result (cut at each utterance's token budget).
+        let fallback: WhisperFallback? = a.has("no-fallback") ? nil : WhisperFallback()
+        var fallbacks: [String] = []
         let conds = try conditions(a.list("snr", default: ["clean", "0"]))
         print("WER on \(items.count) utterances of \(data) (\(adapter.map { "adapter \($0)" } ?? "zero-shot Whisper"); normaliser standard\(normaliser.numbersAsWords ? " + numbers as words" : ""))")
         print("condition   " + rates.map { "rate \($0)".padding(toLength: 10, withPad: " ", startingAt: 0) }.joined())
@@ -225,8 +229,10 @@ enum AVSRTrainCommand {
             let examples = zip(states, recs).map { AVSRExample(audioStates: $0, targets: [], seconds: Double($1.count) / 16_000) }
             var row = conditionName(snr).padding(toLength: 12, withPad: " ", startingAt: 0)
             for r in rates {
-                let hyps = try AVSRTrainer.transcribe(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1, options: options)
-                    .map { tokenizer.decode($0, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
+                let decoded = try AVSRTrainer.transcribeWithAttempts(model: model, examples: examples, task: .asr, audioRate: r, videoRate: 1,
+                                                                     options: options, fallback: fallback)
+                let hyps = decoded.map { tokenizer.decode($0.tokens, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
+                fallbacks.append("\(conditionName(snr)) rate \(r): \(decoded.filter { $0.attempts > 1 }.count)")
                 let wer = WordErrorRate.compute(references: items.map(\.transcript), hypotheses: hyps, normaliser: normaliser)
                 let v = wer.wer ?? .nan
                 table["\(conditionName(snr)) rate \(r)"] = v
@@ -238,13 +244,23 @@ enum AVSRTrainCommand {
             print(row)
         }
         if table.count > 1 { print(String(format: "average     %.4f", table.values.reduce(0, +) / Double(table.count))) }
+        print(fallback == nil ? "(no decoding fallback: --no-fallback)"
+              : "hypotheses re-decoded by the temperature fallback (cut off or looping): " + fallbacks.joined(separator: ", "))
         return table
+    }
+
+    /// `limit` items evenly spaced over `items` (all of them when `limit` ≥ the count). A manifest
+    /// follows the prompt index, so its first N are the prompts of a few letters (in the test split's
+    /// first 16, three near-identical conference menus hold over half the reference words).
+    static func evenlySpaced<T>(_ items: [T], _ limit: Int) -> [T] {
+        let n = items.count, k = max(1, limit)
+        return k >= n ? items : (0..<k).map { items[$0 * n / k] }
     }
 
     static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache", "tasks"]
 
     static func evaluate(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video"])
+        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video", "no-fallback"])
         if a.has("video") {
             guard let adapter = a.string("adapter") else { throw ArgumentError.missingRequired("adapter (an audio-visual adapter from train --video)") }
             _ = try AVSRVisualCommand.avTable(a, data: a.string("data", default: AVSRVisualCommand.defaultFolder + "/test.tsv"), adapter: adapter)

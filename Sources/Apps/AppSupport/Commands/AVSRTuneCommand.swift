@@ -31,6 +31,8 @@ public enum AVSRTuneCommand: Command {
                avsr-tune eval [--data data/speech/test.tsv] [--adapter DIR] [--rates 1,4,16] [--snr clean,0] [--limit N] [--print]
           WER table per babble condition (SNR in dB; babble = 4 other utterances of the set) and rate;
           without --adapter: zero-shot Whisper. Digits are compared as words unless --digits.
+          Hypotheses cut off at 8 + 8 tokens per second of audio or looping are decoded again by
+          Whisper's temperature fallback (0.2 … 1.0, seeded); --no-fallback keeps the greedy result.
                avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--val-prompts 30] [--test-prompts 30] [--train-voices 2]
           SYNTHETIC audio-visual set: espeak-ng voices speak short prompts; mouth frames (56 px, 25 fps)
           are rendered from its phoneme timings (visemes). train/eval take --video for it (DINOv2 features).
