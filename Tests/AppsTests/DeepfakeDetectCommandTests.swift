@@ -50,9 +50,53 @@ import Vision
                                                "--model", model]) == 0)
         #expect(try DeepfakeDetectCommand.run(["score", "--adapter", detector, "--model", model,
                                                data + "/test/real/s4_1.png", data + "/test/fake/swap/s4_1.png"]) == 0)
+        // Full fine-tuning without --lr trains at a 100× smaller rate than the LayerNorm default 3e-4.
+        let full = root.appendingPathComponent("full").path
+        #expect(try DeepfakeDetectCommand.run(["train", "--data", data + "/train", "--out", full, "--model", model, "--method", "full",
+                                               "--iterations", "1", "--batch", "4", "--image-size", "32"]) == 0)
+        #expect(abs(try GenDModel.manifest(in: URL(fileURLWithPath: full)).options.learningRate - 3e-6) < 1e-18)
+        #expect(abs(manifest.options.learningRate - 3e-4) < 1e-18)
         let (loaded, _) = try GenDModel.load(from: URL(fileURLWithPath: detector), model: model)
         let p = try GenDTrainer.scores(loaded, images: [try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: data + "/test/real/s4_1.png"))])
         #expect(p.count == 1 && p[0] > 0 && p[0] < 1)
+    }
+
+    /// `demo --seeds`: one folder per seed, the study table over them, full fine-tuning at
+    /// --lr/100 unless --method-lr says otherwise.
+    @Test func demoOverSeeds() throws {
+        let root = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data").path
+        #expect(try DeepfakeDetectCommand.run(["build-data", "--faces", try Self.faces(identities: 4).path, "--out", data, "--train-identities", "2",
+                                               "--families", "swap,sbi,splice"]) == 0)
+        let model = TestPaths.fixture("tiny/dinov2").path
+        let out = root.appendingPathComponent("demo")
+        let common = ["demo", "--data", data, "--model", model, "--iterations", "1", "--batch", "4", "--image-size", "32", "--lr", "1e-2",
+                      "--ela", root.path]
+        #expect(try DeepfakeDetectCommand.run(common + ["--methods", "gend,full", "--seeds", "5,6", "--out", out.path]) == 0)
+        let study = try String(contentsOf: out.appendingPathComponent("study.md"), encoding: .utf8)
+        #expect(study.contains("seeds 5, 6") && study.contains("| gend | 1e-02 |") && study.contains("| full | 1e-04 |"), "\(study)")
+        let summary = try JSONDecoder().decode(GenDStudy.Summary.self, from: Data(contentsOf: out.appendingPathComponent("study.json")))
+        #expect(summary.seeds == [5, 6] && summary.rows.map(\.unseen.count) == [2, 2] && summary.unseenFamilies == ["splice"])
+        let seed6 = try JSONDecoder().decode(GenDExperiment.Result.self, from: Data(contentsOf: out.appendingPathComponent("seed-6/result.json")))
+        #expect(seed6.options.seed == 6 && seed6.rows.map(\.learningRate) == [1e-2, 1e-4])
+        #expect(FileManager.default.fileExists(atPath: out.path + "/seed-5/detectors/gend/adapter_model.safetensors"))
+        // `study` over the per-seed result files gives the same table as the --seeds run.
+        let combined = root.appendingPathComponent("combined.md")
+        #expect(try DeepfakeDetectCommand.run(["study", out.path + "/seed-5/result.json", out.path + "/seed-6/result.json", "--out", combined.path]) == 0)
+        #expect(try String(contentsOf: combined, encoding: .utf8) == study)
+        #expect(throws: DatasetError.self) { try DeepfakeDetectCommand.run(["study", out.path + "/seed-5/result.json", out.path + "/seed-5/result.json"]) }
+        #expect(throws: DatasetError.self) { try DeepfakeDetectCommand.run(["study", out.path + "/study.md"]) }
+        #expect(throws: ArgumentError.self) { try DeepfakeDetectCommand.run(["study"]) }
+        // --method-lr overrides; one --seed keeps the single-run layout.
+        let one = root.appendingPathComponent("one")
+        #expect(try DeepfakeDetectCommand.run(common + ["--methods", "full", "--method-lr", "full=2e-3", "--seed", "9", "--out", one.path]) == 0)
+        let r = try JSONDecoder().decode(GenDExperiment.Result.self, from: Data(contentsOf: one.appendingPathComponent("result.json")))
+        #expect(r.options.seed == 9 && r.rows.first?.learningRate == 2e-3)
+        for bad in [["--seeds", "1,1"], ["--seeds", "1,x"], ["--seeds", "1", "--seed", "2"], ["--method-lr", "magic=1"], ["--method-lr", "full=-1"],
+                    ["--method-lr", "full"]] {
+            #expect(throws: ArgumentError.self, "\(bad)") { try DeepfakeDetectCommand.run(common + ["--methods", "gend", "--out", one.path] + bad) }
+        }
     }
 
     @Test func badInputIsAClearError() throws {

@@ -172,4 +172,46 @@ struct GenDTests {
         let r = try GenDBench.run(backbone: try VisionBackbone.load(model: Self.tinyDinov2), batch: 4, imageSize: 32, steps: 1)
         #expect(r.trainable == 5 * 64 + 66 && r.trainImagesPerSecond > 0 && r.inferImagesPerSecond > 0)
     }
+
+    /// A result with the given per-family AUROCs: each family has one fake scored so that it
+    /// beats the required share of four reals (scores 0.1…0.4).
+    static func result(seed: UInt64, method: String, aurocs: [String: Double]) throws -> GenDExperiment.Result {
+        var samples: [DeepfakeSample] = [], scores: [Double] = []
+        for k in 0..<4 {
+            samples.append(DeepfakeSample(url: URL(fileURLWithPath: "/r/\(k).png"), isFake: false, family: "real"))
+            scores.append(0.1 * Double(k + 1))
+        }
+        for (f, a) in aurocs {
+            samples.append(DeepfakeSample(url: URL(fileURLWithPath: "/f/\(f).png"), isFake: true, family: f))
+            scores.append(0.1 * a * 4 + 0.05)   // above round(4a) reals: AUROC = a for a in quarters
+        }
+        let report = try DeepfakeEvaluation.report(samples, scores: scores, groupBy: nil)
+        var o = GenDOptions(); o.seed = seed; o.iterations = 7
+        let unseen = ["splice", "recompress"], seen = ["swap"]
+        func macro(_ fs: [String]) -> Double { fs.map { report.perFamily[$0]!.auroc! }.reduce(0, +) / Double(fs.count) }
+        let row = GenDExperiment.Row(method: method, trainable: 10, trainablePercent: 1, trainSeconds: Double(seed), learningRate: 3e-3,
+                                     report: report, unseenMacroAUROC: macro(unseen), seenMacroAUROC: macro(seen))
+        return GenDExperiment.Result(trainFamilies: seen, unseenFamilies: unseen, options: o, rows: [row])
+    }
+
+    @Test("multi-seed study: mean and sample std of the unseen/seen macro AUROC per method, markdown table")
+    func study() throws {
+        let r1 = try Self.result(seed: 1, method: "gend", aurocs: ["swap": 1, "splice": 0.5, "recompress": 0.75])
+        let r2 = try Self.result(seed: 2, method: "gend", aurocs: ["swap": 0.75, "splice": 0.25, "recompress": 0.5])
+        #expect(r1.rows[0].report.perFamily["recompress"]?.auroc == 0.75)   // the construction above holds
+        let s = try GenDStudy.summarize([(1, r1), (2, r2)])
+        let row = try #require(s.rows.first)
+        // Unseen macro per seed: (0.5 + 0.75)/2 = 0.625 and (0.25 + 0.5)/2 = 0.375 → mean 0.5,
+        // sample std √((0.125² + 0.125²)/1) = 0.1768; seen: 1 and 0.75 → 0.875 ± 0.1768.
+        #expect(row.unseen == [0.625, 0.375] && row.seen == [1, 0.75])
+        #expect(abs(GenDStudy.mean(row.unseen) - 0.5) < 1e-12)
+        #expect(abs(GenDStudy.std(row.unseen) - 0.125 * 2.0.squareRoot()) < 1e-12)
+        #expect(GenDStudy.std([0.7]) == 0 && row.meanTrainSeconds == 1.5 && row.learningRate == 3e-3)
+        let md = GenDStudy.markdown(s)
+        #expect(md.contains("| gend | 3e-03 | 10 | 1.000% | 0.500 ± 0.177 | 0.875 ± 0.177 |"), "\(md)")
+        #expect(md.contains(" recompress* |") && md.contains(" swap |") && md.contains("seeds 1, 2"))
+        // Seeds that ran different methods cannot be averaged together.
+        let other = try Self.result(seed: 3, method: "ln", aurocs: ["swap": 1, "splice": 1, "recompress": 1])
+        #expect(throws: DatasetError.self) { try GenDStudy.summarize([(1, r1), (3, other)]) }
+    }
 }

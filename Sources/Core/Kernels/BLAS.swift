@@ -1,8 +1,19 @@
 import COpenBLAS
 import Synchronization
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The only file that calls OpenBLAS. Typed wrappers over row-major CBLAS.
+///
+/// OpenBLAS's thread count is one process-wide setting, and its results depend on it (the
+/// Haswell/Zen SGEMM kernels give a 64×384·384×384 product that differs by ~3e-6 between 1 and 2
+/// threads). `withSingleThread` lowers it for a kernel that runs its own workers; if another
+/// thread's GEMM ran meanwhile (two models in one process, or tests running in parallel), that
+/// GEMM's bits would depend on timing. So every call here holds the shared side of
+/// `threadCountLock`, and changing the count holds the exclusive side: a GEMM always sees the
+/// count its caller chose, and equal inputs give equal bits in any concurrent company.
 public enum BLAS {
     /// C[M,N] = alpha · op(A) · op(B) + beta · C, row-major.
     /// `transA`: A is stored [K, M] and used transposed; `transB`: B is stored [N, K].
@@ -12,6 +23,20 @@ public enum BLAS {
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        threadCountLock.lockShared()
+        defer { threadCountLock.unlockShared() }
+        unguardedSGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// `sgemm` without the lock: only for callers that already hold it (`SingleThreadGEMM`).
+    @usableFromInline
+    static func unguardedSGEMM(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
@@ -87,6 +112,8 @@ public enum BLAS {
     public static func rawSgemm(
         transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
     ) {
+        threadCountLock.lockShared()
+        defer { threadCountLock.unlockShared() }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
                     1, a, Int32(k), b, Int32(transB ? k : n), 0, c, Int32(n))
     }
@@ -94,13 +121,17 @@ public enum BLAS {
     /// y = alpha · x + y.
     @inlinable
     public static func saxpy(_ n: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        threadCountLock.lockShared()
+        defer { threadCountLock.unlockShared() }
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
     }
 
     /// Dot product of two length-`n` vectors.
     @inlinable
     public static func sdot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
-        cblas_sdot(Int32(n), x, 1, y, 1)
+        threadCountLock.lockShared()
+        defer { threadCountLock.unlockShared() }
+        return cblas_sdot(Int32(n), x, 1, y, 1)
     }
 
     /// Name of the CPU kernel OpenBLAS selected (e.g. "SkylakeX", "Haswell", "Prescott").
@@ -118,19 +149,74 @@ public enum BLAS {
     /// Threads OpenBLAS will use.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    /// Sets the threads OpenBLAS uses from now on (the apps' `--threads N`).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    /// Sets the threads OpenBLAS uses from now on (the apps' `--threads N`); waits for running GEMMs.
+    public static func setThreads(_ n: Int) {
+        threadCountLock.lockExclusive()
+        defer { threadCountLock.unlockExclusive() }
+        openblas_set_num_threads(Int32(max(1, n)))
+    }
 
     /// Runs `body` with OpenBLAS on one thread, so our own workers can each call `sgemm` on
     /// their slice of the work (many small products) without OpenBLAS's threads competing with
-    /// ours for the cores; the previous count is restored afterwards. Only the thread that runs
-    /// the computation calls this (the engine evaluates one op at a time), so the process-wide
-    /// OpenBLAS setting is not changed under another caller.
-    public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
+    /// ours for the cores; the previous count is restored afterwards. The region holds the
+    /// exclusive side of the thread-count lock, so GEMMs on other threads wait instead of running
+    /// at a count they did not choose; inside, products go through the `SingleThreadGEMM` handed
+    /// to `body` (the plain `sgemm` would wait for the lock the region holds).
+    public static func withSingleThread<R>(_ body: (SingleThreadGEMM) throws -> R) rethrows -> R {
+        if Parallelism.workers <= 1 { return try body(SingleThreadGEMM(holdsLock: false)) }
+        threadCountLock.lockExclusive()
+        defer { threadCountLock.unlockExclusive() }
         let n = openblas_get_num_threads()
-        if n <= 1 || Parallelism.workers <= 1 { return try body() }
+        if n <= 1 { return try body(SingleThreadGEMM(holdsLock: true)) }
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(n) }
-        return try body()
+        return try body(SingleThreadGEMM(holdsLock: true))
+    }
+
+    /// Readers–writer lock over OpenBLAS's thread count (see the type's comment). Writers are
+    /// preferred, so a steady stream of GEMMs on other threads cannot starve a count change.
+    @usableFromInline
+    final class ThreadCountLock: @unchecked Sendable {
+        @usableFromInline let rw: UnsafeMutablePointer<pthread_rwlock_t>
+
+        init() {
+            rw = .allocate(capacity: 1)
+            var attributes = pthread_rwlockattr_t()
+            pthread_rwlockattr_init(&attributes)
+            pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+            pthread_rwlock_init(rw, &attributes)
+            pthread_rwlockattr_destroy(&attributes)
+        }
+
+        @inlinable func lockShared() { pthread_rwlock_rdlock(rw) }
+        @inlinable func lockExclusive() { pthread_rwlock_wrlock(rw) }
+        @inlinable func unlockShared() { pthread_rwlock_unlock(rw) }
+        @inlinable func unlockExclusive() { pthread_rwlock_unlock(rw) }
+    }
+
+    /// Lives for the whole process (never deallocated).
+    @usableFromInline static let threadCountLock = ThreadCountLock()
+}
+
+/// The GEMM entry point inside `BLAS.withSingleThread`: the region already holds the thread-count
+/// lock, so these calls skip it (workers of the region call it concurrently).
+public struct SingleThreadGEMM: Sendable {
+    let holdsLock: Bool
+
+    /// Same contract as `BLAS.sgemm`.
+    @inline(__always)
+    public func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if holdsLock {
+            BLAS.unguardedSGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
     }
 }

@@ -63,9 +63,9 @@ public enum BlockedAttentionKernel {
     @inline(__always)
     static func scores(
         _ s: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
-        b: Int, h: Int, i0: Int, r: Int, _ g: Geometry
+        b: Int, h: Int, i0: Int, r: Int, _ g: Geometry, _ gemm: SingleThreadGEMM
     ) {
-        BLAS.sgemm(transA: false, transB: true, m: r, n: g.Tk, k: g.D, alpha: g.scale, a: q + (b * g.Tq + i0) * g.C + h * g.D, lda: g.C,
+        gemm.sgemm(transA: false, transB: true, m: r, n: g.Tk, k: g.D, alpha: g.scale, a: q + (b * g.Tq + i0) * g.C + h * g.D, lda: g.C,
                    b: k + b * g.Tk * g.C + h * g.D, ldb: g.C, beta: 0, c: s, ldc: g.Tk)
         guard let mask else { return }
         for i in 0..<r {
@@ -88,7 +88,7 @@ public enum BlockedAttentionKernel {
         let mx = rowMax.map { SendablePointer($0) }, iv = rowInv.map { SendablePointer($0) }
         let ps = probs.map { SendablePointer($0) }
         let items = g.B * g.H * g.blocks
-        BLAS.withSingleThread {
+        BLAS.withSingleThread { gemm in
             parallelChunks(items, costPerItem: R * Tk * (2 * g.D + 2 * g.Dv + 24)) { range in
                 var scratch = uninitializedFloats(ps == nil ? R * Tk : 0)
                 scratch.withUnsafeMutableBufferPointer { sb in
@@ -97,7 +97,7 @@ public enum BlockedAttentionKernel {
                         let b = bh / g.H, h = bh % g.H
                         let i0 = blk * R, r = Swift.min(R, g.Tq - i0)
                         let s = ps.map { $0.base + (bh * g.Tq + i0) * Tk } ?? sb.baseAddress!
-                        scores(s, q: qs.base, k: ks.base, mask: ms?.base, b: b, h: h, i0: i0, r: r, g)
+                        scores(s, q: qs.base, k: ks.base, mask: ms?.base, b: b, h: h, i0: i0, r: r, g, gemm)
                         for i in 0..<r {
                             let row = s + i * Tk
                             let m = VectorMath.maximum(row, Tk)
@@ -112,7 +112,7 @@ public enum BlockedAttentionKernel {
                             mx?.base[bh * g.Tq + i0 + i] = m
                             iv?.base[bh * g.Tq + i0 + i] = inv
                         }
-                        BLAS.sgemm(transA: false, transB: false, m: r, n: g.Dv, k: Tk, a: s, lda: Tk,
+                        gemm.sgemm(transA: false, transB: false, m: r, n: g.Dv, k: Tk, a: s, lda: Tk,
                                    b: vs.base + b * Tk * g.Cv + h * g.Dv, ldb: g.Cv,
                                    beta: 0, c: os.base + (b * g.Tq + i0) * g.Cv + h * g.Dv, ldc: g.Cv)
                     }
@@ -137,7 +137,7 @@ public enum BlockedAttentionKernel {
         let mx = rowMax.map { SendableConstPointer($0) }, iv = rowInv.map { SendableConstPointer($0) }
         let needScores = dq != nil || dk != nil
         let cost = g.Tq * Tk * (4 * g.D + 4 * g.Dv + 24)
-        BLAS.withSingleThread {
+        BLAS.withSingleThread { gemm in
             parallelChunks(g.B * g.H, costPerItem: cost) { range in
                 var pScratch = uninitializedFloats(ps == nil ? R * Tk : 0)
                 var dScratch = uninitializedFloats(needScores ? R * Tk : 0)
@@ -152,7 +152,7 @@ public enum BlockedAttentionKernel {
                                     p = ps.base + (bh * g.Tq + i0) * Tk
                                 } else {
                                     let s = pb.baseAddress!
-                                    scores(s, q: qs.base, k: ks.base, mask: ms?.base, b: b, h: h, i0: i0, r: r, g)
+                                    scores(s, q: qs.base, k: ks.base, mask: ms?.base, b: b, h: h, i0: i0, r: r, g, gemm)
                                     for i in 0..<r {
                                         let row = s + i * Tk
                                         let m = mx!.base[bh * g.Tq + i0 + i], inv = iv!.base[bh * g.Tq + i0 + i]
@@ -169,21 +169,21 @@ public enum BlockedAttentionKernel {
                                 let dO = gs.base + (b * g.Tq + i0) * g.Cv + h * g.Dv
                                 let beta: Float = blk == 0 ? 0 : 1
                                 if let dvs {
-                                    BLAS.sgemm(transA: true, transB: false, m: Tk, n: g.Dv, k: r, a: p, lda: Tk, b: dO, ldb: g.Cv,
+                                    gemm.sgemm(transA: true, transB: false, m: Tk, n: g.Dv, k: r, a: p, lda: Tk, b: dO, ldb: g.Cv,
                                                beta: beta, c: dvs.base + b * Tk * g.Cv + h * g.Dv, ldc: g.Cv)
                                 }
                                 guard needScores else { continue }
                                 let d = db.baseAddress!
-                                BLAS.sgemm(transA: false, transB: true, m: r, n: Tk, k: g.Dv, a: dO, lda: g.Cv,
+                                gemm.sgemm(transA: false, transB: true, m: r, n: Tk, k: g.Dv, a: dO, lda: g.Cv,
                                            b: vs.base + b * Tk * g.Cv + h * g.Dv, ldb: g.Cv, beta: 0, c: d, ldc: Tk)
                                 for i in 0..<r { VectorMath.softmaxBackwardRow(d + i * Tk, d + i * Tk, p + i * Tk, Tk) }
                                 if let dqs {
-                                    BLAS.sgemm(transA: false, transB: false, m: r, n: g.D, k: Tk, alpha: g.scale, a: d, lda: Tk,
+                                    gemm.sgemm(transA: false, transB: false, m: r, n: g.D, k: Tk, alpha: g.scale, a: d, lda: Tk,
                                                b: ks.base + b * Tk * g.C + h * g.D, ldb: g.C,
                                                beta: 0, c: dqs.base + (b * g.Tq + i0) * g.C + h * g.D, ldc: g.C)
                                 }
                                 if let dks {
-                                    BLAS.sgemm(transA: true, transB: false, m: Tk, n: g.D, k: r, alpha: g.scale, a: d, lda: Tk,
+                                    gemm.sgemm(transA: true, transB: false, m: Tk, n: g.D, k: r, alpha: g.scale, a: d, lda: Tk,
                                                b: qs.base + (b * g.Tq + i0) * g.C + h * g.D, ldb: g.C,
                                                beta: beta, c: dks.base + b * Tk * g.C + h * g.D, ldc: g.C)
                                 }

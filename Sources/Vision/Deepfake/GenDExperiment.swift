@@ -12,6 +12,8 @@ public enum GenDExperiment {
         public var trainable: Int
         public var trainablePercent: Double
         public var trainSeconds: Double
+        /// The learning rate this method trained with (nil in results written before it was recorded).
+        public var learningRate: Double?
         public var report: DeepfakeReport
         public var unseenMacroAUROC: Double?
         public var seenMacroAUROC: Double?
@@ -27,9 +29,11 @@ public enum GenDExperiment {
 
     /// Runs every method in `methods`. `train` / `test` are the two splits; `trainFamilies` the
     /// fakes used for training. `backbone` makes a fresh backbone per method (tuning changes it).
-    /// Each trained detector is saved under `out/<method>` when `out` is given.
+    /// Each trained detector is saved under `out/<method>` when `out` is given. `learningRates`
+    /// overrides `options.learningRate` per method (full fine-tuning moves every weight and
+    /// needs a far smaller rate than LayerNorm or head tuning).
     public static func run(train: DeepfakeData, test: DeepfakeData, trainFamilies: [String], methods: [GenDMethod],
-                           options: GenDOptions, groupBy: String?, out: URL?,
+                           options: GenDOptions, learningRates: [GenDMethod: Double] = [:], groupBy: String?, out: URL?,
                            backbone: () throws -> VisionBackbone, log: (String) -> Void) throws -> Result {
         let trainData = try train.keeping(families: trainFamilies)
         let reals = try GenDTrainer.decode(trainData.reals)
@@ -40,7 +44,9 @@ public enum GenDExperiment {
         for method in methods {
             var o = options
             o.method = method
-            log("== \(method.rawValue): training on \(reals.count) real + \(fakes.count) fake (\(trainFamilies.joined(separator: ", ")))")
+            o.learningRate = learningRates[method] ?? options.learningRate
+            try o.validate()
+            log("== \(method.rawValue) (lr \(o.learningRate), seed \(o.seed)): training on \(reals.count) real + \(fakes.count) fake (\(trainFamilies.joined(separator: ", ")))")
             let model = try GenDModel.create(backbone: try backbone(), options: o)
             let summary = try GenDTrainer.train(model, reals: reals, fakes: fakes, log: log)
             if let out { try model.save(to: out.appendingPathComponent(method.rawValue), trainedFamilies: trainFamilies) }
@@ -52,7 +58,7 @@ public enum GenDExperiment {
                 return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
             }
             let row = Row(method: method.rawValue, trainable: summary.trainableParameters, trainablePercent: summary.trainablePercent,
-                          trainSeconds: summary.seconds, report: report, unseenMacroAUROC: macro(unseen),
+                          trainSeconds: summary.seconds, learningRate: o.learningRate, report: report, unseenMacroAUROC: macro(unseen),
                           seenMacroAUROC: macro(test.families.filter { trainFamilies.contains($0) }))
             log(String(format: "   %@: unseen macro AUROC %@, seen %@", method.rawValue, fmt(row.unseenMacroAUROC), fmt(row.seenMacroAUROC)))
             rows.append(row)

@@ -123,8 +123,11 @@ public enum GenDTrainer {
             if step + 1 == o.iterations || (step + 1) % every == 0 || now.timeIntervalSince(lastReport) > 30 {
                 lastReport = now
                 let elapsed = now.timeIntervalSince(start)
-                log(String(format: "  step %d/%d  loss %.4f (ce %.4f)  lr %.2e  %.1f img/s  eta %.0fs", step + 1, o.iterations,
-                           recent.reduce(0, +) / Float(recent.count), terms["ce"] ?? 0, opt.learningRate,
+                // The sphere terms are logged too: uniformity near 0 (log 1) means every embedding sits at one point, the
+                // collapse that full fine-tuning at a LayerNorm-sized rate shows while CE stays at log 2.
+                let sphere = terms["uniformity"].map { String(format: ", unif %.3f, align %.3f", $0, terms["alignment"] ?? 0) } ?? ""
+                log(String(format: "  step %d/%d  loss %.4f (ce %.4f%@)  lr %.2e  %.1f img/s  eta %.0fs", step + 1, o.iterations,
+                           recent.reduce(0, +) / Float(recent.count), terms["ce"] ?? 0, sphere, opt.learningRate,
                            Double((step + 1) * o.batchSize) / max(elapsed, 1e-9), elapsed / Double(step + 1) * Double(o.iterations - step - 1)))
             }
         }

@@ -13,13 +13,16 @@ public enum DeepfakeDetectCommand: Command {
           deepfake-detect build-data --out DIR [--faces DIR (default: ORL in $PEFTKIT_MODELS)] [--train-identities 30]
                                      [--per-identity N] [--families swap,sbi,splice,recompress] [--seed 7]
           deepfake-detect train (--data DIR | --real DIR --fake DIR) --out DETECTOR [--method gend|ln|lora|probe|full]
-                                [--families swap,sbi] [--iterations 120] [--batch 16] [--lr 3e-4] [--cycle N] [--image-size 112]
+                                [--families swap,sbi] [--iterations 120] [--batch 16] [--lr 3e-4 (full: 3e-6)] [--cycle N] [--image-size 112]
                                 [--uniformity 0.5] [--alignment 0.1] [--rank 8] [--seed 42] [--no-augment] [--model PATH]
                                 [--checkpoint-every N (200; 0 = at the end only)] [--resume DIR (the --out of an interrupted run)]
           deepfake-detect eval --adapter DETECTOR (--data DIR | --real DIR --fake DIR) [--group-by REGEX] [--families ...] [--model PATH]
           deepfake-detect score --adapter DETECTOR [--model PATH] IMAGE...
           deepfake-detect demo [--data DIR (built from ORL if missing)] [--methods gend,ln,lora,probe,full] [--train-families swap,sbi]
                                [--iterations 60] [--batch 16] [--image-size 112] [--per-identity 4] [--group-by REGEX] [--out runs/deepfake-demo]
+                               [--lr 3e-4] [--method-lr full=3e-6,...  (default: full at --lr/100)] [--seed 42 | --seeds 1,2,3 (mean ± std table)]
+          deepfake-detect study RESULT.json... [--out study.md]   (the mean ± std table over demo runs made with different --seed,
+                                                                   e.g. in parallel: the same as one demo --seeds run)
           deepfake-detect bench [--batch 8] [--image-size 112] [--steps 3] [--method gend] [--model PATH] [--json]
         Data: DIR/real/ and DIR/fake/ (images directly in fake/, or one subfolder per manipulation family).
         build-data writes DIR/train/{real,fake/<family>} and DIR/test/... with identities split before manipulating.
@@ -38,7 +41,8 @@ public enum DeepfakeDetectCommand: Command {
         case "score": return try score(rest)
         case "demo": return try demo(rest)
         case "bench": return try bench(rest)
-        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score, demo or bench")
+        case "study": return try study(rest)
+        default: throw ArgumentError.badValue("subcommand", sub, expected: "build-data, train, eval, score, demo, study or bench")
         }
     }
 
@@ -93,7 +97,8 @@ public enum DeepfakeDetectCommand: Command {
         var o = GenDOptions(method: method)
         o.iterations = try a.int("iterations", default: o.iterations)
         o.batchSize = try a.int("batch", default: o.batchSize)
-        o.learningRate = try double(a, "lr", default: o.learningRate)
+        // Full fine-tuning defaults to a 100× smaller rate than LayerNorm/head tuning, as in the demo (README).
+        o.learningRate = try double(a, "lr", default: method == .full ? o.learningRate / 100 : o.learningRate)
         if a.string("cycle") != nil { o.restartCycle = try a.int("cycle", default: 1) }
         o.imageSize = try a.int("image-size", default: o.imageSize)
         o.loss.uniformityWeight = try a.float("uniformity", default: o.loss.uniformityWeight)
@@ -179,18 +184,38 @@ public enum DeepfakeDetectCommand: Command {
         return 0
     }
 
+    /// `--method-lr full=3e-5,probe=1e-2`: per-method learning rates over `--lr`.
+    static func methodLearningRates(_ a: Arguments) throws -> [GenDMethod: Double] {
+        var out: [GenDMethod: Double] = [:]
+        for item in a.list("method-lr", default: []) {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let m = GenDMethod(rawValue: parts[0]) else {
+                throw ArgumentError.badValue("method-lr", item, expected: "METHOD=RATE with METHOD one of " + GenDMethod.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard let v = Double(parts[1]), v > 0, v.isFinite else { throw ArgumentError.badValue("method-lr", item, expected: "a positive rate after '='") }
+            out[m] = v
+        }
+        return out
+    }
+
+    /// `--seeds 1,2,3` (training seeds; the data set keeps its own build seed), else `--seed`.
+    static func seeds(_ a: Arguments, default d: UInt64) throws -> [UInt64] {
+        guard a.string("seeds") != nil else { return [try a.uint64("seed", default: d)] }
+        guard a.string("seed") == nil else { throw ArgumentError.badValue("seeds", a.string("seeds")!, expected: "either --seed or --seeds, not both") }
+        let list = try a.list("seeds", default: []).map {
+            guard let v = UInt64($0) else { throw ArgumentError.badValue("seeds", $0, expected: "a comma-separated list of non-negative integers") }
+            return v
+        }
+        guard !list.isEmpty, Set(list).count == list.count else { throw ArgumentError.badValue("seeds", a.string("seeds")!, expected: "distinct seeds") }
+        return list
+    }
+
     static func demo(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["data", "methods", "train-families", "iterations", "batch", "image-size", "per-identity",
-                                              "group-by", "out", "model", "seed", "lr", "ela"], flags: [])
+                                              "group-by", "out", "model", "seed", "seeds", "lr", "method-lr", "ela"], flags: [])
         let out = URL(fileURLWithPath: a.string("out", default: "runs/deepfake-demo"))
         let perIdentity = try a.int("per-identity", default: 4)
         let dataDir = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
-        if !FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("manifest.json").path) {
-            log("building the synthetic data set from ORL (\(perIdentity) images per identity) into \(dataDir.path)")
-            var o = SyntheticManipulationSet.Options()
-            o.perIdentity = perIdentity
-            try SyntheticManipulationSet.build(faces: try FaceDataset.orl(models: VisionBackbone.modelsFolder), out: dataDir, options: o, log: log)
-        }
         let methods = try a.list("methods", default: ["gend", "ln", "lora", "probe", "full"]).map {
             guard let m = GenDMethod(rawValue: $0) else { throw ArgumentError.badValue("methods", $0, expected: GenDMethod.allCases.map(\.rawValue).joined(separator: ", ")) }
             return m
@@ -200,27 +225,81 @@ public enum DeepfakeDetectCommand: Command {
         o.batchSize = try a.int("batch", default: o.batchSize)
         o.imageSize = try a.int("image-size", default: o.imageSize)
         o.learningRate = try double(a, "lr", default: o.learningRate)
-        o.seed = UInt64(try a.int("seed", default: Int(o.seed)))
+        let seedList = try seeds(a, default: o.seed)
+        var rates = try methodLearningRates(a)
+        // Full fine-tuning gets a 100× smaller rate unless told otherwise: at the LayerNorm rate
+        // AdamW moves every weight of the backbone by ~lr per step and the features collapse (README).
+        if rates[.full] == nil { rates[.full] = o.learningRate / 100 }
         try o.validate()
-        log(String(format: "schedule: %d iterations × batch %d (half real, half fake) at %d px, AdamW lr %.0e, cosine warm restarts every %d steps "
-                   + "(a short CPU schedule; GenD trains 30 epochs × batch 512 at 224 px with lr 3e-4)", o.iterations, o.batchSize, o.imageSize,
-                   o.learningRate, o.resolvedCycle))
+        if !FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("manifest.json").path) {
+            log("building the synthetic data set from ORL (\(perIdentity) images per identity) into \(dataDir.path)")
+            var b = SyntheticManipulationSet.Options()
+            b.perIdentity = perIdentity
+            try SyntheticManipulationSet.build(faces: try FaceDataset.orl(models: VisionBackbone.modelsFolder), out: dataDir, options: b, log: log)
+        }
+        log(String(format: "schedule: %d iterations × batch %d (half real, half fake) at %d px, AdamW lr %.0e (%@), cosine warm restarts every %d steps "
+                   + "(a short CPU schedule; GenD trains 30 epochs × batch 512 at 224 px with lr 3e-4); seeds %@", o.iterations, o.batchSize, o.imageSize,
+                   o.learningRate, rates.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "),
+                   o.resolvedCycle, seedList.map(String.init).joined(separator: ", ")))
         let train = try DeepfakeData(root: dataDir.appendingPathComponent("train"))
         let test = try DeepfakeData(root: dataDir.appendingPathComponent("test"))
         let model = a.string("model")
-        let result = try GenDExperiment.run(
-            train: train, test: test, trainFamilies: a.list("train-families", default: ["swap", "sbi"]), methods: methods, options: o,
-            groupBy: a.string("group-by"), out: out.appendingPathComponent("detectors"),
-            backbone: { try VisionBackbone.load(model: model) }, log: log)
-        let table = GenDExperiment.table(result)
-        log("\n" + table)
-        try AtomicFile.write(Data(table.utf8), to: out.appendingPathComponent("table.txt"))
+        let trainFamilies = a.list("train-families", default: ["swap", "sbi"])
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try e.encode(result), to: out.appendingPathComponent("result.json"))
-        try printJSON(result)
+        var results: [(seed: UInt64, result: GenDExperiment.Result)] = []
+        for seed in seedList {
+            o.seed = seed
+            // One seed keeps the historical layout (out/detectors); several get a folder each.
+            let runDir = seedList.count == 1 ? out : out.appendingPathComponent("seed-\(seed)")
+            let result = try GenDExperiment.run(
+                train: train, test: test, trainFamilies: trainFamilies, methods: methods, options: o, learningRates: rates,
+                groupBy: a.string("group-by"), out: runDir.appendingPathComponent("detectors"),
+                backbone: { try VisionBackbone.load(model: model) }, log: log)
+            let table = GenDExperiment.table(result)
+            log("\nseed \(seed):\n" + table)
+            try AtomicFile.write(Data(table.utf8), to: runDir.appendingPathComponent("table.txt"))
+            try AtomicFile.write(try e.encode(result), to: runDir.appendingPathComponent("result.json"))
+            results.append((seed, result))
+        }
+        let summary = try GenDStudy.summarize(results)
+        let markdown = GenDStudy.markdown(summary)
+        log("\n" + markdown)
+        try AtomicFile.write(Data(markdown.utf8), to: out.appendingPathComponent("study.md"))
+        try AtomicFile.write(try e.encode(summary), to: out.appendingPathComponent("study.json"))
+        if seedList.count == 1, let only = results.first { try printJSON(only.result) } else { try printJSON(summary) }
+        let firstDir = seedList.count == 1 ? out : out.appendingPathComponent("seed-\(seedList[0])")
         try elaSanityCheck(folder: URL(fileURLWithPath: a.string("ela", default: "/usr/share/doc/opencv-doc/examples/data")),
-                           detectors: out.appendingPathComponent("detectors"), methods: methods, model: model)
+                           detectors: firstDir.appendingPathComponent("detectors"), methods: methods, model: model)
+        return 0
+    }
+
+    /// `study RESULT.json...`: the multi-seed table over `result.json` files of separate
+    /// `demo --seed N` runs (seeds run as parallel processes or on other machines).
+    static func study(_ args: [String]) throws -> Int32 {
+        let a = try Arguments(args, options: ["out"], flags: [])
+        guard !a.positional.isEmpty else { throw ArgumentError.missingRequired("RESULT.json (one or more demo result files)") }
+        var results: [(seed: UInt64, result: GenDExperiment.Result)] = []
+        for path in a.positional {
+            let url = URL(fileURLWithPath: path)
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch { throw DatasetError("\(path): cannot be read (\(error.localizedDescription))") }
+            guard let r = try? JSONDecoder().decode(GenDExperiment.Result.self, from: data) else {
+                throw DatasetError("\(path): not a deepfake-detect demo result.json")
+            }
+            guard !results.contains(where: { $0.seed == r.options.seed }) else {
+                throw DatasetError("\(path): seed \(r.options.seed) appears twice; give each seed's result once")
+            }
+            results.append((r.options.seed, r))
+        }
+        let first = results[0].result
+        for (i, (_, r)) in results.enumerated().dropFirst() where r.trainFamilies != first.trainFamilies || r.options.iterations != first.options.iterations
+            || r.options.batchSize != first.options.batchSize || r.options.imageSize != first.options.imageSize {
+            throw DatasetError("\(a.positional[i]): another schedule or training-family set than \(a.positional[0]); a study averages seeds of one setting")
+        }
+        let markdown = GenDStudy.markdown(try GenDStudy.summarize(results))
+        if let out = a.string("out") { try AtomicFile.write(Data(markdown.utf8), to: URL(fileURLWithPath: out)) }
+        print(markdown, terminator: "")
         return 0
     }
 
