@@ -86,7 +86,7 @@ FUZZ_TARGETS ?=
 # kernels (incl. convolution, batch norm, upsampling), audio features/resampling/clip loading,
 # spoken-word synthesis, image decoding for few-shot and vision-adapt, distributed training, and the
 # blocked attention kernel (workers each calling sgemm with OpenBLAS on one thread).
-TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|BlockedAttention|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup|ConvolutionTests|BatchNorm|ChangeDetectionMetricsTests|SpokenWordsTests|AudioTaskTests|ImageFolderTests|VisionAdaptTests|TrainCheckpointTests
+TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|BlockedAttention|BLASThreadCount|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup|ConvolutionTests|BatchNorm|ChangeDetectionMetricsTests|SpokenWordsTests|AudioTaskTests|ImageFolderTests|VisionAdaptTests|TrainCheckpointTests
 # The build folders (ASAN_BUILD=.build reuses a snapshot's own build). The options are exported to
 # the test process and so to every app AppsTests start (they run the apps beside the test binary,
 # i.e. the ASan-built ones), with an absolute suppressions path; what is suppressed and why: FUZZING.md.
