@@ -84,17 +84,23 @@ FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?=
 # Every suite that reaches a parallelChunks loop, a ThreadGroup or the HTTP server (grep -l in Sources):
 # kernels (incl. convolution, batch norm, upsampling), audio features/resampling/clip loading,
-# spoken-word synthesis, image decoding for few-shot and vision-adapt, distributed training.
-TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup|ConvolutionTests|BatchNorm|ChangeDetectionMetricsTests|SpokenWordsTests|AudioTaskTests|ImageFolderTests|VisionAdaptTests|TrainCheckpointTests
-SAN_ENV      := LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 SWIFT_BACKTRACE=enable=no
+# spoken-word synthesis, image decoding for few-shot and vision-adapt, distributed training, and the
+# blocked attention kernel (workers each calling sgemm with OpenBLAS on one thread).
+TSAN_FILTER  ?= KernelTests|BertKernelTests|FeatureTests|ResamplerTests|AttentionKernel|BlockedAttention|BLASThreadCount|LayerTests|ParallelismTests|TrainDistributedTests|CrossTuneHTTPParserTests|CrossTuneServerTests|FuzzRegression|AtomicFileCleanup|ConvolutionTests|BatchNorm|ChangeDetectionMetricsTests|SpokenWordsTests|AudioTaskTests|ImageFolderTests|VisionAdaptTests|TrainCheckpointTests
+# The build folders (ASAN_BUILD=.build reuses a snapshot's own build). The options are exported to
+# the test process and so to every app AppsTests start (they run the apps beside the test binary,
+# i.e. the ASan-built ones), with an absolute suppressions path; what is suppressed and why: FUZZING.md.
+ASAN_BUILD   ?= .build/asan
+TSAN_BUILD   ?= .build/tsan
+SAN_ENV      := ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp:print_suppressions=0 SWIFT_BACKTRACE=enable=no
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run $(FUZZ_TARGETS)
 
 test-asan: deps models
-	$(SWIFT) build $(TEST_FLAGS) --build-tests --build-path .build/asan --sanitize=address
-	$(SAN_ENV) $(SWIFT) test $(TEST_FLAGS) --skip-build --build-path .build/asan --sanitize=address $(if $(FILTER),--filter '$(FILTER)')
+	$(SWIFT) build $(TEST_FLAGS) --build-tests --build-path $(ASAN_BUILD) --sanitize=address
+	$(SAN_ENV) $(SWIFT) test $(TEST_FLAGS) --skip-build --build-path $(ASAN_BUILD) --sanitize=address $(if $(FILTER),--filter '$(FILTER)')
 
 test-tsan: deps models
-	$(SWIFT) build $(TEST_FLAGS) --build-tests --build-path .build/tsan --sanitize=thread
-	$(SAN_ENV) TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test $(TEST_FLAGS) --skip-build --build-path .build/tsan --sanitize=thread --filter '$(TSAN_FILTER)'
+	$(SWIFT) build $(TEST_FLAGS) --build-tests --build-path $(TSAN_BUILD) --sanitize=thread
+	$(SAN_ENV) TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test $(TEST_FLAGS) --skip-build --build-path $(TSAN_BUILD) --sanitize=thread --filter '$(TSAN_FILTER)'

@@ -13,8 +13,7 @@ import Text
 /// previous checkpoint; a resume with another --lr is refused naming it.
 @Suite(.serialized) struct AVSRResumeTests {
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/avsr-tune")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("avsr-tune")
     }
 
     /// The fixture's weights and configs plus a `tokenizer.json` whose base vocabulary is the 256

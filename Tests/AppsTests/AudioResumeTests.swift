@@ -14,8 +14,7 @@ import TestSupport
 /// under 2 ranks.
 @Suite(.serialized) struct AudioResumeTests {
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/audio-adapt")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("audio-adapt")
     }
 
     /// 2 × 6 training tones (300 Hz vs 2500 Hz, validation = test), batch 4: 3 steps per epoch,

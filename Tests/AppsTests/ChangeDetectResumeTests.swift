@@ -10,8 +10,7 @@ import TestSupport
 /// adapter file byte-identical. The built executable runs as a child process.
 @Suite(.serialized) struct ChangeDetectResumeTests {
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/change-detect")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("change-detect")
     }
 
     @Test("kill -9 at a seeded step, resume: bit-identical weights and adapter file; another --lr is refused naming it")

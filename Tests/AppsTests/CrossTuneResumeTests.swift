@@ -11,8 +11,7 @@ import TestSupport
 /// ranks reach the one-process weights within norm-wise 1e-6, and rank 0 alone prints.
 @Suite(.serialized) struct CrossTuneResumeTests {
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/crosstune")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("crosstune")
     }
 
     /// 2 shots × 3 classes = 6 training texts, batch 2: 3 steps per epoch, 8 epochs = 24 steps.

@@ -13,8 +13,7 @@ import Vision
 /// a one-line error naming the option. The built executables run as child processes.
 @Suite(.serialized) struct FaceDeepfakeResumeTests {
     static func executable(_ name: String) -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/" + name)
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app(name)
     }
 
     /// Reference run, killed run, refused resume, resume; checks as described above.

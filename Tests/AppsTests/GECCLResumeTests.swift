@@ -14,8 +14,7 @@ import TestSupport
 /// ranks (1 → 2 and 2 → 1).
 @Suite(.serialized) struct GECCLResumeTests {
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/gec-cl")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("gec-cl")
     }
 
     /// Domain "dup" (a doubled word to delete) and domain "det" (a missing "the" to insert, and

@@ -14,8 +14,7 @@ import TestSupport
 /// 1-process run is resumed under 2 ranks.
 @Suite(.serialized) struct KGQueryResumeTests {
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/kg-query")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("kg-query")
     }
 
     /// 132 training queries (66 triples and their reciprocals), batch 32: 5 steps per epoch,

@@ -8,8 +8,7 @@ import TestSupport
 /// environment `mpirun` sets (`OMPI_COMM_WORLD_SIZE`), so no MPI installation is needed here.
 @Suite struct LauncherMPITests {
     static func executable(_ name: String) -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/\(name)")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app(name)
     }
 
     @Test("deepfake-detect under an MPI launcher: one line, exit 2; ner-tune gets past the launcher; vision-adapt eval, kg-query eval, audio-adapt eval refuse")

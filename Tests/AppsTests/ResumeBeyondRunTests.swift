@@ -11,8 +11,7 @@ import TestSupport
 /// must exit non-zero with one error line naming the checkpoint file and what is wrong.
 @Suite(.serialized) struct ResumeBeyondRunTests {
     static func executable(_ name: String) -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/" + name)
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app(name)
     }
 
     /// `args` with the value after `flag` replaced (shorter runs than the kill tests need).

@@ -6,11 +6,17 @@ import TestSupport
 /// child process, a tiny BERT folder (the random-init `tiny/bert_tokencls` fixture plus a
 /// small vocabulary) and a seeded CoNLL corpus over that vocabulary.
 enum ResumeSupport {
-    /// `.build/release/ner-tune` beside the test bundle, or nil when it was not built.
-    static func nerTune() -> URL? {
+    /// `ner-tune` beside the test bundle, or nil when it was not built.
+    static func nerTune() -> URL? { app("ner-tune") }
+
+    /// A built app: first beside the running test binary (the build folder these tests were
+    /// built into, so `make test-asan` runs the ASan-built apps from `.build/asan/release`),
+    /// then `.build/release/<name>`; nil when neither exists.
+    static func app(_ name: String) -> URL? {
         let candidates = [
-            Bundle.main.bundleURL.appendingPathComponent("ner-tune"),
-            TestPaths.packageRoot.appendingPathComponent(".build/release/ner-tune"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
+            Bundle.main.bundleURL.appendingPathComponent(name),
+            TestPaths.packageRoot.appendingPathComponent(".build/release/" + name),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
@@ -84,6 +90,17 @@ enum ResumeSupport {
         return env
     }
 
+    /// Under `make test-asan` (ASAN_OPTIONS set) the MPI ranks unwind allocation stacks fully
+    /// (`fast_unwind_on_malloc=0`): Open MPI's code has no frame pointers and its components are
+    /// unloaded before LeakSanitizer reports, so only full stacks reach the Open MPI library
+    /// frames that `Tests/Fuzz/lsan.supp` suppresses (see FUZZING.md).
+    static func mpiEnvironment(_ environment: [String: String]) -> [String: String] {
+        guard let asan = environment["ASAN_OPTIONS"] else { return environment }
+        var env = environment
+        env["ASAN_OPTIONS"] = asan.isEmpty ? "fast_unwind_on_malloc=0" : asan + ":fast_unwind_on_malloc=0"
+        return env
+    }
+
     struct Outcome {
         var status: Int32
         var killedBySignal: Bool
@@ -121,7 +138,7 @@ enum ResumeSupport {
         let p = Process()
         p.executableURL = exe
         p.arguments = args
-        p.environment = environment
+        p.environment = exe.lastPathComponent == "mpirun" ? mpiEnvironment(environment) : environment
         let errPipe = Pipe(), outPipe = Pipe()
         p.standardError = errPipe
         p.standardOutput = outPipe

@@ -13,8 +13,7 @@ import Vision
     static let iterations = 24
 
     static func executable() -> URL? {
-        let url = TestPaths.packageRoot.appendingPathComponent(".build/release/vision-adapt")
-        return FileManager.default.isExecutableFile(atPath: url.path) ? url : nil
+        ResumeSupport.app("vision-adapt")
     }
 
     /// Two classes × 4 images of 34×34 of seeded noise, the classes only 8 grey levels apart:
