@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import Vision
+import Core
+import TestSupport
 
 /// Inputs found by `scripts/fuzz.sh` (target `pnm`), minimised by hand.
 @Suite("Fuzz regressions (Vision)")
@@ -66,5 +68,56 @@ struct VisionFuzzRegressionTests {
             #expect(!text.contains("\n") && text.contains(#"notes\nforged: ok.txt"#) && text.contains(root.path), "\(text.debugDescription)")
         }
         #expect(DatasetError("a\rb\u{1B}[2Kc").message == #"a\rb\u{1B}[2Kc"#)
+    }
+
+    /// A saved vision-adapt folder whose manifest names an unknown LoRA target (soak of the sixth
+    /// session, target `vision-adapter`, Tests/Fuzz/crashes/vision-adapter/crash-lora-seed-with-target-x):
+    /// the error quoted the command-line flag (`--targets: 'x' is not one of …`) and named no file.
+    @Test func unknownLoRATargetInManifestNamesTheManifest() throws {
+        let root = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let model = TestPaths.fixture("tiny/dinov2").path
+        var rng = SplitMix64(seed: 5)
+        let backbone = try VisionBackbone.load(model: model)
+        var options = VisionAdaptOptions(method: .lora, shots: 2)
+        options.imageSize = 32
+        options.loraRank = 2
+        let features = Tensor.normal([4, backbone.featureDim], using: &rng)
+        let adapted = try VisionAdaptModel.create(backbone: backbone, classes: ["cat", "dog"], options: options, supportFeatures: features, labels: [0, 0, 1, 1])
+        try adapted.save(to: root, supportFiles: [URL(fileURLWithPath: "/data/cat/1.png")], dataRoot: URL(fileURLWithPath: "/data"))
+        _ = try VisionAdaptModel.load(from: root, model: model)  // the untouched folder loads
+        let manifest = root.appendingPathComponent(VisionAdaptManifest.fileName)
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as? [String: Any])
+        var saved = try #require(json["options"] as? [String: Any])
+        #expect(saved["lora_targets"] != nil, "manifest key renamed? \(saved.keys.sorted())")
+        saved["lora_targets"] = ["q", "x"]
+        json["options"] = saved
+        try JSONSerialization.data(withJSONObject: json).write(to: manifest)
+        do {
+            _ = try VisionAdaptModel.load(from: root, model: model)
+            Issue.record("a manifest with target 'x' loaded")
+        } catch {
+            let text = "\(error)"
+            #expect(text.hasPrefix(manifest.path) && text.contains("'x'") && !text.contains("\n"), "\(text)")
+        }
+    }
+
+    /// A symlink loop (soak of the sixth session, target `image-folder`,
+    /// Tests/Fuzz/crashes/image-folder/crash-8274…): the error quoted the path 32 levels down,
+    /// 4,347 characters; it is now clipped, and still names where the descent began.
+    @Test func symlinkLoopErrorStaysShort() throws {
+        let root = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let cls = root.appendingPathComponent("cat")
+        try FileManager.default.createDirectory(at: cls, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: cls.appendingPathComponent(String(repeating: "n", count: 100)).path,
+                                                   withDestinationPath: ".")
+        do {
+            _ = try ImageFolder(root: root, strict: true)
+            Issue.record("a symlink loop was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.count < 400 && text.contains("nested more than 32 deep") && text.contains(root.path), "\(text.count) characters: \(text.prefix(300))")
+        }
     }
 }

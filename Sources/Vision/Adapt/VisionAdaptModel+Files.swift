@@ -89,8 +89,17 @@ extension VisionAdaptModel {
         var options = m.options
         options.imageSize = m.imageSize
         let model = VisionAdaptModel(backbone: backbone, options: options, classes: m.classes, head: head)
-        if options.method == .adapter { try model.attachBottlenecks() }
-        if try model.adapterConfig() != nil {
+        // The method's options come from the manifest: a bad one (an unknown `lora_targets` name)
+        // is that file's fault, not a command-line flag's.
+        let config: AdapterConfig?
+        do {
+            if options.method == .adapter { try model.attachBottlenecks() }
+            config = try model.adapterConfig()
+        } catch {
+            let manifest = directory.appendingPathComponent(VisionAdaptManifest.fileName).path
+            throw DatasetError("\(manifest): options do not fit this backbone: \(oneLineMessage(String(describing: error)))")
+        }
+        if config != nil {
             let peft = PeftModel(backbone.module)
             let report = try peft.load(from: directory)
             model.peft = peft

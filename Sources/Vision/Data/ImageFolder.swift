@@ -140,7 +140,10 @@ public struct ImageFolder: Sendable {
 
     /// Every visible file under `dir`, depth first in sorted order (torchvision's sorted `os.walk`).
     static func filesRecursively(in dir: URL, depth: Int = 0) throws -> [URL] {
-        guard depth < 32 else { throw DatasetError("\(dir.path): folders nested more than 32 deep (a symlink loop?)") }
+        // The path 32 levels down can run to thousands of characters: quote its start (clipped).
+        guard depth < 32 else {
+            throw DatasetError("\(clippedForMessage(dir.path, limit: 160)): folders nested more than 32 deep (a symlink loop?); remove the loop or flatten the folder")
+        }
         var files: [URL] = [], subfolders: [URL] = []
         for name in try visibleEntries(of: dir) {
             let url = dir.appendingPathComponent(name)
