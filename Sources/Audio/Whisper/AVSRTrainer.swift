@@ -296,14 +296,8 @@ public enum AVSRTrainer {
                 return try model.memory(task: task, audioStates: audio, audioRate: audioRate, videoFeatures: video, videoRate: videoRate).memory
             }
             let caps = group.map { x in min(options.maxLength, x.seconds.map { tokenBudget(seconds: $0) } ?? options.maxLength) }
-            if let fallback {
-                out += try model.whisper.decode(memory: memory, options: options, fallback: fallback, maxLengths: caps)
-                    .map { ($0.result.tokens, $0.attempts) }
-            } else {
-                var o = options
-                o.maxLength = caps.max() ?? options.maxLength
-                out += try zip(model.whisper.decode(memory: memory, options: o), caps).map { (Array($0.tokens.prefix($1)), 1) }
-            }
+            out += try model.whisper.decode(memory: memory, options: options, fallback: fallback, maxLengths: caps)
+                .map { ($0.result.tokens, $0.attempts) }
             start += group.count
         }
         return out

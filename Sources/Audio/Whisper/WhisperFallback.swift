@@ -68,10 +68,10 @@ public struct WhisperFallback: Sendable, Equatable {
 extension WhisperModel {
     /// Decodes every item of `memory [B, S, d]` with `options` (greedy or beam search), then
     /// re-decodes each item that `fallback` flags, one at a time, by sampling at its temperatures
-    /// (see `WhisperFallback`). `maxLengths` (one per item) caps each item's tokens below
-    /// `options.maxLength`; an item decoded in a batch beyond its own cap counts as cut off.
+    /// (see `WhisperFallback`; nil: no re-decoding). `maxLengths` (one per item) caps each item's
+    /// tokens below `options.maxLength`; an item decoded in a batch beyond its own cap counts as cut off.
     /// Returns each item's kept result and how many attempts it took (1 = no fallback).
-    public func decode(memory: Tensor, options: WhisperDecodingOptions, fallback: WhisperFallback,
+    public func decode(memory: Tensor, options: WhisperDecodingOptions, fallback: WhisperFallback?,
                        maxLengths: [Int]? = nil) throws -> [(result: WhisperDecodingResult, attempts: Int)] {
         let b = memory.shape[0]
         if let maxLengths, maxLengths.count != b { throw WhisperDecodeError("\(maxLengths.count) length caps for \(b) items") }
@@ -86,7 +86,7 @@ extension WhisperModel {
                 r.finished = false
             }
             var attempts = [r]
-            guard fallback.needsFallback(r) else { return (r, 1) }
+            guard let fallback, fallback.needsFallback(r) else { return (r, 1) }
             let item = memory.slice(axis: 0, i..<(i + 1))
             for (k, t) in fallback.temperatures.enumerated() {
                 var s = options
