@@ -97,8 +97,7 @@ public enum DeepfakeDetectCommand: Command {
         var o = GenDOptions(method: method)
         o.iterations = try a.int("iterations", default: o.iterations)
         o.batchSize = try a.int("batch", default: o.batchSize)
-        // Full fine-tuning defaults to a 100× smaller rate than LayerNorm/head tuning, as in the demo (README).
-        o.learningRate = try double(a, "lr", default: method == .full ? o.learningRate / 100 : o.learningRate)
+        o.learningRate = try double(a, "lr", default: defaultRate(method, base: o.learningRate))
         if a.string("cycle") != nil { o.restartCycle = try a.int("cycle", default: 1) }
         o.imageSize = try a.int("image-size", default: o.imageSize)
         o.loss.uniformityWeight = try a.float("uniformity", default: o.loss.uniformityWeight)
@@ -184,6 +183,11 @@ public enum DeepfakeDetectCommand: Command {
         return 0
     }
 
+    /// The rate a method trains at when none is given for it: `base` (the LayerNorm/head rate),
+    /// except full fine-tuning at base / 100 (at the LayerNorm rate AdamW moves every backbone
+    /// weight by ~lr per step and the features collapse; README).
+    static func defaultRate(_ method: GenDMethod, base: Double) -> Double { method == .full ? base / 100 : base }
+
     /// `--method-lr full=3e-5,probe=1e-2`: per-method learning rates over `--lr`.
     static func methodLearningRates(_ a: Arguments) throws -> [GenDMethod: Double] {
         var out: [GenDMethod: Double] = [:]
@@ -227,9 +231,7 @@ public enum DeepfakeDetectCommand: Command {
         o.learningRate = try double(a, "lr", default: o.learningRate)
         let seedList = try seeds(a, default: o.seed)
         var rates = try methodLearningRates(a)
-        // Full fine-tuning gets a 100× smaller rate unless told otherwise: at the LayerNorm rate
-        // AdamW moves every weight of the backbone by ~lr per step and the features collapse (README).
-        if rates[.full] == nil { rates[.full] = o.learningRate / 100 }
+        if rates[.full] == nil { rates[.full] = defaultRate(.full, base: o.learningRate) }
         try o.validate()
         if !FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("manifest.json").path) {
             log("building the synthetic data set from ORL (\(perIdentity) images per identity) into \(dataDir.path)")
