@@ -65,9 +65,13 @@ demo-deepfake: deps models build
 demo-core: deps build
 	$(SWIFT) run $(RELEASE) peftkit-demo toy
 
+# The output is also kept in .build/test.log; on failure a summary (failed tests, the crashed
+# thread's frames) is printed last, since CI shows only the tail.
 test: deps models
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	$(SWIFT) test $(TEST_FLAGS) --skip-build
+	@mkdir -p .build
+	bash -c 'set -o pipefail; $(SWIFT) test $(TEST_FLAGS) --skip-build 2>&1 | tee .build/test.log' \
+		|| { scripts/test-summary.sh .build/test.log; exit 1; }
 
 bench: deps models build
 	$(SWIFT) run $(RELEASE) peftkit-bench core

@@ -67,7 +67,11 @@ public final class WhisperKVCache {
         // zero-filled (beam search reorders every step: zeroing cost as much as the copy).
         let used = length * headDim
         func gather(_ old: [Float]) -> [Float] {
-            [Float](unsafeUninitializedCapacity: parents.count * perRow) { out, initialized in
+            // No rows left (every hypothesis ended): the empty literal, because an uninitialised
+            // array of capacity 0 is the stdlib's shared empty storage, and setting its count
+            // (to 0) is a write to a process-wide global that ThreadSanitizer reports as a race.
+            if parents.isEmpty { return [] }
+            return [Float](unsafeUninitializedCapacity: parents.count * perRow) { out, initialized in
                 old.withUnsafeBufferPointer { src in
                     for (r, p) in parents.enumerated() {
                         for h in 0..<heads {

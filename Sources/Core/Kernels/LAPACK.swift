@@ -44,6 +44,11 @@ public enum LAPACK {
         var info: Int32 = 0
         var query = 0.0
         var lwork: Int32 = -1
+        // dgesdd runs OpenBLAS's threaded kernels: like every GEMM it holds the shared side of
+        // the thread-count lock, so a `withSingleThread` region elsewhere cannot change the
+        // count under it (see `BLAS.withSingleThread`).
+        BLAS.threadCountLock.lockShared()
+        defer { BLAS.threadCountLock.unlockShared() }
         dgesdd_(&jobz, &mm, &nn, &at, &lda, &s, &uPrime, &ldu, &vtPrime, &ldvt, &query, &lwork, &iwork, &info, 1)
         if info < 0 { throw Failure.illegalArgument(routine: "dgesdd", index: Int(-info)) }
         lwork = Int32(Swift.max(1, Int(query.rounded(.up))))
