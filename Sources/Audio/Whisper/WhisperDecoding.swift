@@ -95,11 +95,11 @@ extension WhisperModel {
             let last = hidden.slice(axis: 1, (p - 1)..<p).reshaped([rows, d])
             var noSpeech = [Float?](repeating: nil, count: rows)
             if let ns = generation.noSpeech, ns < config.vocabSize {
-                let first = decoder.logits(hidden.slice(axis: 1, 0..<1).reshaped([rows, d])).storage
+                let first = decoder.decodingLogits(hidden.slice(axis: 1, 0..<1).reshaped([rows, d]))
                 let v = config.vocabSize
                 for r in 0..<rows { noSpeech[r] = expf(SuppressionMasks.logSoftmax(Array(first[(r * v)..<((r + 1) * v)]))[ns]) }
             }
-            return (decoder.logits(last).storage, noSpeech)
+            return (decoder.decodingLogits(last), noSpeech)
         }
     }
 
@@ -139,7 +139,7 @@ extension WhisperModel {
             alive = keep.map { alive[$0] }
             if alive.isEmpty { break }
             let hidden = try decoder.step(tokens: next, cache: cache)
-            logits = withoutGrad { decoder.logits(hidden.reshaped([alive.count, config.dModel])).storage }
+            logits = withoutGrad { decoder.decodingLogits(hidden.reshaped([alive.count, config.dModel])) }
         }
         for i in results.indices {
             results[i].score = results[i].sumLogProbability / powf(Float(max(results[i].tokens.count, 1)), o.lengthPenalty)
@@ -189,7 +189,7 @@ extension WhisperModel {
             beams = next
             cache.reorder(parents)
             let hidden = try decoder.step(tokens: next.map { $0.tokens.last! }, cache: cache)
-            logits = withoutGrad { decoder.logits(hidden.reshaped([next.count, config.dModel])).storage }
+            logits = withoutGrad { decoder.decodingLogits(hidden.reshaped([next.count, config.dModel])) }
         }
         func normalised(_ h: (tokens: [Int], sum: Float, ended: Bool)) -> Float {
             h.sum / powf(Float(max(h.tokens.count, 1)), o.lengthPenalty)
