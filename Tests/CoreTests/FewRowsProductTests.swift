@@ -34,7 +34,8 @@ import TestSupport
         let together = FewRowsProduct.multiply(a, weight: b)
         for i in 0..<5 {
             let alone = FewRowsProduct.multiply(a.slice(axis: 0, i..<(i + 1)), weight: b)
-            #expect(alone.map(\.bitPattern) == together[(i * n)..<((i + 1) * n)].map(\.bitPattern), "row \(i)")
+            let differing = zip(alone, together[(i * n)..<((i + 1) * n)]).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "row \(i): \(differing) of \(n) values differ from the 5-row product")
         }
     }
 
