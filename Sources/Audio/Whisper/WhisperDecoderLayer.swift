@@ -56,12 +56,35 @@ public final class WhisperDecoderLayer: Module {
     /// New positions `x [N, T, d]` of the cache's N hypotheses, attending to the cached keys and
     /// values of layer `index` (which this call extends by T positions). Inference only.
     func step(_ x: Tensor, cache: WhisperKVCache, index: Int) -> Tensor {
+        let p = Self.stepProjection
         let u = selfAttentionNorm(x)
-        let attended = cache.appendAndAttend(layer: index, query: selfAttention.query(u), key: selfAttention.key(u),
-                                             value: selfAttention.value(u))
-        var h = x + selfAttention.output(attended)
-        let crossed = cache.attendToMemory(layer: index, query: crossAttention.query(crossAttentionNorm(h)))
-        h = h + crossAttention.output(crossed)
-        return h + feedForward.forward(finalNorm(h), training: false)
+        let attended = cache.appendAndAttend(layer: index, query: p(selfAttention.query, u), key: p(selfAttention.key, u),
+                                             value: p(selfAttention.value, u))
+        var h = x + p(selfAttention.output, attended)
+        let crossed = cache.attendToMemory(layer: index, query: p(crossAttention.query, crossAttentionNorm(h)))
+        h = h + p(crossAttention.output, crossed)
+        // The feed-forward block of `FeedForward.forward` at inference (its dropout is the identity).
+        return h + p(feedForward.fc2, feedForward.activation(p(feedForward.fc1, finalNorm(h))))
+    }
+
+    /// `linear(x)` for a decoding step. A few rows (beam hypotheses, greedy windows) through a
+    /// layer with no adapter attached, or with adapters switched off, go through
+    /// `FewRowsProduct` (one sgemv per row over cache-sized blocks of the weight) plus the bias,
+    /// instead of an sgemm that packs the whole weight for 5 rows (C measurement, 1 thread:
+    /// the 4 layers' products 3.2 ms per step for 5 rows against 1.4 ms for one). Anything else,
+    /// LoRA included, keeps `Linear`'s own forward.
+    static func stepProjection(_ linear: Linear, _ x: Tensor) -> Tensor {
+        let rows = x.shape.dropLast().reduce(1, *)
+        guard rows <= FewRowsProduct.maximumRows, linear.adapters.isEmpty || !linear.adaptersEnabled else { return linear(x) }
+        var out = FewRowsProduct.multiply(x, weight: linear.weight)
+        if let bias = linear.bias {
+            let n = linear.outFeatures
+            bias.storage.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { o in
+                    for r in 0..<rows { for j in 0..<n { o[r * n + j] += b[j] } }
+                }
+            }
+        }
+        return Tensor(out, shape: Array(x.shape.dropLast()) + [linear.outFeatures])
     }
 }

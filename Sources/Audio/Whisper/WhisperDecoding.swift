@@ -95,11 +95,16 @@ extension WhisperModel {
             let last = hidden.slice(axis: 1, (p - 1)..<p).reshaped([rows, d])
             var noSpeech = [Float?](repeating: nil, count: rows)
             if let ns = generation.noSpeech, ns < config.vocabSize {
-                let first = decoder.logits(hidden.slice(axis: 1, 0..<1).reshaped([rows, d])).storage
+                let first = decoder.decodingLogits(hidden.slice(axis: 1, 0..<1).reshaped([rows, d]))
                 let v = config.vocabSize
-                for r in 0..<rows { noSpeech[r] = expf(SuppressionMasks.logSoftmax(Array(first[(r * v)..<((r + 1) * v)]))[ns]) }
+                first.withUnsafeBufferPointer { f in
+                    for r in 0..<rows {
+                        let row = UnsafeBufferPointer(rebasing: f[(r * v)..<((r + 1) * v)])
+                        noSpeech[r] = expf(row[ns] - SuppressionMasks.logNormalizer(row))
+                    }
+                }
             }
-            return (decoder.logits(last).storage, noSpeech)
+            return (decoder.decodingLogits(last), noSpeech)
         }
     }
 
@@ -119,13 +124,17 @@ extension WhisperModel {
         while !alive.isEmpty {
             var next: [Int] = [], keep: [Int] = []
             for (row, item) in alive.enumerated() {
-                var l = Array(logits[(row * v)..<((row + 1) * v)])
-                masks.apply(&l, firstStep: step == 0)
-                if o.returnLogits { results[item].stepLogits.append(l) }
-                let lp = SuppressionMasks.logSoftmax(l)
-                let token = o.temperature > 0 ? SuppressionMasks.sample(l, temperature: o.temperature, using: &rngs[item])
-                                              : SuppressionMasks.argmax(l)
-                results[item].sumLogProbability += lp[token]
+                // The row is masked in place in this step's logits buffer (rebuilt every step): no
+                // per-row copies of the 51864 values.
+                let (token, logProbability) = logits.withUnsafeMutableBufferPointer { buffer in
+                    let l = UnsafeMutableBufferPointer(rebasing: buffer[(row * v)..<((row + 1) * v)])
+                    masks.apply(l, firstStep: step == 0)
+                    if o.returnLogits { results[item].stepLogits.append(Array(l)) }
+                    let token = o.temperature > 0 ? SuppressionMasks.sample(Array(l), temperature: o.temperature, using: &rngs[item])
+                                                  : SuppressionMasks.argmax(UnsafeBufferPointer(l))
+                    return (token, l[token] - SuppressionMasks.logNormalizer(UnsafeBufferPointer(l)))
+                }
+                results[item].sumLogProbability += logProbability
                 if token == generation.endOfText {
                     results[item].finished = true
                     continue
@@ -139,7 +148,7 @@ extension WhisperModel {
             alive = keep.map { alive[$0] }
             if alive.isEmpty { break }
             let hidden = try decoder.step(tokens: next, cache: cache)
-            logits = withoutGrad { decoder.logits(hidden.reshaped([alive.count, config.dModel])).storage }
+            logits = withoutGrad { decoder.decodingLogits(hidden.reshaped([alive.count, config.dModel])) }
         }
         for i in results.indices {
             results[i].score = results[i].sumLogProbability / powf(Float(max(results[i].tokens.count, 1)), o.lengthPenalty)
@@ -166,10 +175,14 @@ extension WhisperModel {
         for step in 0..<limit {
             var candidates: [(parent: Int, token: Int, sum: Float)] = []
             for (row, beam) in beams.enumerated() {
-                var l = Array(logits[(row * v)..<((row + 1) * v)])
-                masks.apply(&l, firstStep: step == 0)
-                let lp = SuppressionMasks.logSoftmax(l)
-                for t in SuppressionMasks.topK(lp, k + 1) { candidates.append((row, t, beam.sum + lp[t])) }
+                logits.withUnsafeMutableBufferPointer { buffer in
+                    let l = UnsafeMutableBufferPointer(rebasing: buffer[(row * v)..<((row + 1) * v)])
+                    masks.apply(l, firstStep: step == 0)
+                    let logZ = SuppressionMasks.logNormalizer(UnsafeBufferPointer(l))
+                    for t in SuppressionMasks.topK(UnsafeBufferPointer(l), k + 1, minus: logZ) {
+                        candidates.append((row, t, beam.sum + (l[t] - logZ)))
+                    }
+                }
             }
             // Ties keep the earlier beam and the lower id, so results do not depend on sort stability.
             candidates.sort { ($0.sum, -$0.parent, -$0.token) > ($1.sum, -$1.parent, -$1.token) }
@@ -189,7 +202,7 @@ extension WhisperModel {
             beams = next
             cache.reorder(parents)
             let hidden = try decoder.step(tokens: next.map { $0.tokens.last! }, cache: cache)
-            logits = withoutGrad { decoder.logits(hidden.reshaped([next.count, config.dModel])).storage }
+            logits = withoutGrad { decoder.decodingLogits(hidden.reshaped([next.count, config.dModel])) }
         }
         func normalised(_ h: (tokens: [Int], sum: Float, ended: Bool)) -> Float {
             h.sum / powf(Float(max(h.tokens.count, 1)), o.lengthPenalty)
@@ -207,22 +220,30 @@ struct SuppressionMasks {
     let always: [Int]
     let begin: [Int]
 
-    func apply(_ logits: inout [Float], firstStep: Bool) {
+    func apply(_ logits: UnsafeMutableBufferPointer<Float>, firstStep: Bool) {
         for id in always { logits[id] = -Float.greatestFiniteMagnitude }
         if firstStep { for id in begin { logits[id] = -Float.greatestFiniteMagnitude } }
     }
 
-    /// log-softmax in float64 accumulation (a 51864-way sum in float32 loses ~1e-4).
-    static func logSoftmax(_ x: [Float]) -> [Float] {
+    /// log Σ exp(x): the log-softmax of x is x − this. Accumulated in float64 (a 51864-way sum
+    /// in float32 loses ~1e-4), in four partial sums so the additions do not wait on each other
+    /// (only the rounding order of the float64 sum differs from one running sum); the
+    /// exponentials stay libm's `expf`.
+    static func logNormalizer(_ x: UnsafeBufferPointer<Float>) -> Float {
         let m = x.max() ?? 0
-        var sum = 0.0
-        for value in x { sum += Double(expf(value - m)) }
-        let logZ = m + Float(log(sum))
-        return x.map { $0 - logZ }
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var i = 0
+        while i + 4 <= x.count {
+            s0 += Double(expf(x[i] - m)); s1 += Double(expf(x[i + 1] - m))
+            s2 += Double(expf(x[i + 2] - m)); s3 += Double(expf(x[i + 3] - m))
+            i += 4
+        }
+        while i < x.count { s0 += Double(expf(x[i] - m)); i += 1 }
+        return m + Float(log((s0 + s1) + (s2 + s3)))
     }
 
     /// Index of the largest value (the lowest index among ties).
-    static func argmax(_ x: [Float]) -> Int {
+    static func argmax(_ x: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
         for i in 1..<x.count where x[i] > x[best] { best = i }
         return best
@@ -245,17 +266,20 @@ struct SuppressionMasks {
             cumulative += weights[i]
             if u < cumulative { return i }
         }
-        return argmax(x)  // only when rounding put u at the total
+        return x.withUnsafeBufferPointer { argmax($0) }  // only when rounding put u at the total
     }
 
-    /// Indices of the `k` largest values, largest first (lower index first among ties).
-    static func topK(_ x: [Float], _ k: Int) -> [Int] {
+    /// Indices of the `k` largest values of x − `shift` (the log-probabilities when `shift` is
+    /// the `logNormalizer`), largest first, lower index first among ties. The differences are
+    /// compared, not x, because subtracting can round two different values to one.
+    static func topK(_ x: UnsafeBufferPointer<Float>, _ k: Int, minus shift: Float = 0) -> [Int] {
         var top: [Int] = []
         top.reserveCapacity(k + 1)
         for i in x.indices {
-            if top.count == k, let last = top.last, x[i] <= x[last] { continue }
+            let value = x[i] - shift
+            if top.count == k, let last = top.last, value <= x[last] - shift { continue }
             var pos = top.count
-            while pos > 0 && x[top[pos - 1]] < x[i] { pos -= 1 }
+            while pos > 0 && x[top[pos - 1]] - shift < value { pos -= 1 }
             top.insert(i, at: pos)
             if top.count > k { top.removeLast() }
         }
