@@ -104,7 +104,8 @@ struct VisionFuzzRegressionTests {
 
     /// A symlink loop (soak of the sixth session, target `image-folder`,
     /// Tests/Fuzz/crashes/image-folder/crash-8274…): the error quoted the path 32 levels down,
-    /// 4,347 characters; it is now clipped, and still names where the descent began.
+    /// 4,347 characters; it is now clipped, and since the seventh session the loop is reported
+    /// at its first repeat (the folder is recognised by device and inode).
     @Test func symlinkLoopErrorStaysShort() throws {
         let root = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -117,7 +118,66 @@ struct VisionFuzzRegressionTests {
             Issue.record("a symlink loop was accepted")
         } catch {
             let text = "\(error)"
-            #expect(text.count < 400 && text.contains("nested more than 32 deep") && text.contains(root.path), "\(text.count) characters: \(text.prefix(300))")
+            #expect(text.count < 400 && text.contains("symlink loop") && text.contains(root.path), "\(text.count) characters: \(text.prefix(300))")
+        }
+    }
+
+    /// Two links back to an ancestor double the paths at every level (seventh session's soak,
+    /// target `image-folder`, Tests/Fuzz/crashes/image-folder/oom-a816…: 1.1 GB of path strings
+    /// before the 32-level limit). Each real folder is scanned once, so the scan stops at the
+    /// first repeat, quickly, naming both paths.
+    @Test func symlinkFanOutStopsAtTheFirstRepeat() throws {
+        let root = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let inner = root.appendingPathComponent("cat/inner")
+        try FileManager.default.createDirectory(at: inner, withIntermediateDirectories: true)
+        for link in ["a", "b", "c"] {
+            try FileManager.default.createSymbolicLink(atPath: inner.appendingPathComponent(link).path, withDestinationPath: "..")
+        }
+        let started = Date()
+        do {
+            _ = try ImageFolder(root: root, strict: true)
+            Issue.record("a folder with links back to its parent was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("cat/inner/a") && text.contains("symlink loop") && !text.contains("\n"), "\(text)")
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    /// A second link to a folder that is not an ancestor would put its images in the data set
+    /// twice: refused the same way, naming the first path it was scanned under.
+    @Test func secondLinkToOneFolderIsRefused() throws {
+        let root = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let elsewhere = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let cat = root.appendingPathComponent("cat")
+        try FileManager.default.createDirectory(at: cat, withIntermediateDirectories: true)
+        for link in ["first", "second"] {
+            try FileManager.default.createSymbolicLink(atPath: cat.appendingPathComponent(link).path, withDestinationPath: elsewhere.path)
+        }
+        do {
+            _ = try ImageFolder(root: root, strict: true)
+            Issue.record("two links to one folder were accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("cat/second") && text.contains("cat/first"), "\(text)")
+        }
+    }
+
+    /// Real folders (no links) nested deeper than 32 levels still stop at the depth limit.
+    @Test func deepRealFoldersStopAtTheDepthLimit() throws {
+        let root = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var deep = root.appendingPathComponent("cat")
+        for _ in 0..<34 { deep = deep.appendingPathComponent("d") }
+        try FileManager.default.createDirectory(at: deep, withIntermediateDirectories: true)
+        do {
+            _ = try ImageFolder(root: root, strict: true)
+            Issue.record("34 nested folders were accepted")
+        } catch {
+            #expect("\(error)".contains("nested more than 32 deep"), "\(error)")
         }
     }
 }

@@ -139,18 +139,46 @@ public struct ImageFolder: Sendable {
     }
 
     /// Every visible file under `dir`, depth first in sorted order (torchvision's sorted `os.walk`).
-    static func filesRecursively(in dir: URL, depth: Int = 0) throws -> [URL] {
+    ///
+    /// Symlinks are followed, but each real folder (device and inode) is scanned once: a folder
+    /// reached a second time — a loop back to an ancestor, or a second link to a folder already
+    /// scanned — is an error. Without that, two links back to the parent double the paths at every
+    /// level, and the depth limit alone allowed 2^32 of them (a fuzzed tree of a few entries took
+    /// gigabytes before the limit was reached).
+    static func filesRecursively(in dir: URL) throws -> [URL] {
+        var scanned: [FolderIdentity: String] = [:]
+        return try filesRecursively(in: dir, depth: 0, scanned: &scanned)
+    }
+
+    private static func filesRecursively(in dir: URL, depth: Int, scanned: inout [FolderIdentity: String]) throws -> [URL] {
         // The path 32 levels down can run to thousands of characters: quote its start (clipped).
         guard depth < 32 else {
-            throw DatasetError("\(clippedForMessage(dir.path, limit: 160)): folders nested more than 32 deep (a symlink loop?); remove the loop or flatten the folder")
+            throw DatasetError("\(clippedForMessage(dir.path, limit: 160)): folders nested more than 32 deep; flatten the folder")
+        }
+        if let identity = FolderIdentity(dir) {
+            if let first = scanned[identity] {
+                throw DatasetError("\(clippedForMessage(dir.path, limit: 160)): the same folder as \(clippedForMessage(first, limit: 160)) (a symlink loop or a second link to one folder); remove the link so every image is reached once")
+            }
+            scanned[identity] = dir.path
         }
         var files: [URL] = [], subfolders: [URL] = []
         for name in try visibleEntries(of: dir) {
             let url = dir.appendingPathComponent(name)
             if isDirectory(url) { subfolders.append(url) } else { files.append(url) }
         }
-        for sub in subfolders { files += try filesRecursively(in: sub, depth: depth + 1) }
+        for sub in subfolders { files += try filesRecursively(in: sub, depth: depth + 1, scanned: &scanned) }
         return files
+    }
+
+    /// A folder's identity after following symlinks (`stat`'s device and inode).
+    struct FolderIdentity: Hashable {
+        let device: UInt64, inode: UInt64
+        init?(_ url: URL) {
+            var info = stat()
+            guard stat(url.path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
     }
 
     /// Why `file` cannot be used as an image, or nil if its extension and first bytes agree it is one.
