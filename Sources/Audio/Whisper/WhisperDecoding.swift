@@ -148,7 +148,7 @@ extension WhisperModel {
             alive = keep.map { alive[$0] }
             if alive.isEmpty { break }
             let hidden = try decoder.step(tokens: next, cache: cache)
-            logits = withoutGrad { decoder.decodingLogits(hidden.reshaped([alive.count, config.dModel])) }
+            logits = decoder.decodingLogits(hidden.reshaped([alive.count, config.dModel]))
         }
         for i in results.indices {
             results[i].score = results[i].sumLogProbability / powf(Float(max(results[i].tokens.count, 1)), o.lengthPenalty)
@@ -202,7 +202,7 @@ extension WhisperModel {
             beams = next
             cache.reorder(parents)
             let hidden = try decoder.step(tokens: next.map { $0.tokens.last! }, cache: cache)
-            logits = withoutGrad { decoder.decodingLogits(hidden.reshaped([next.count, config.dModel])) }
+            logits = decoder.decodingLogits(hidden.reshaped([next.count, config.dModel]))
         }
         func normalised(_ h: (tokens: [Int], sum: Float, ended: Bool)) -> Float {
             h.sum / powf(Float(max(h.tokens.count, 1)), o.lengthPenalty)

@@ -218,9 +218,8 @@ private struct Cursor {
         func load<T: FixedWidthInteger>(_ type: T.Type, _ i: Int) -> T {
             T(littleEndian: bytes.loadUnaligned(fromByteOffset: base + MemoryLayout<T>.size * i, as: T.self))
         }
-        // count 0: the literal, because an uninitialised array of capacity 0 is the stdlib's shared
-        // empty storage, and setting its count is a write ThreadSanitizer reports as a race.
-        let values = count == 0 ? [] : [Float](unsafeUninitializedCapacity: count) { out, initialized in
+        let values = makeBuffer(count) { p in
+            let out = p.base
             switch dtype {
             case .float32: for i in 0..<count { out[i] = Float(bitPattern: load(UInt32.self, i)) }
             case .float16: for i in 0..<count { out[i] = floatFromHalfBits(load(UInt16.self, i)) }
@@ -229,7 +228,6 @@ private struct Cursor {
             case .int16: for i in 0..<count { out[i] = Float(Int16(bitPattern: load(UInt16.self, i))) }
             case .int32: for i in 0..<count { out[i] = Float(Int32(bitPattern: load(UInt32.self, i))) }
             }
-            initialized = count
         }
         offset += numBytes
         return CTranslate2Model.Variable(name: name, dtype: dtype, shape: shape, values: values)

@@ -57,14 +57,13 @@ public enum FewRowsProduct {
         let m = x.shape.dropLast().reduce(1, *)
         if m == 0 || n == 0 { return [] }
         if k == 0 { return [Float](repeating: 0, count: m * n) }
-        return [Float](unsafeUninitializedCapacity: m * n) { out, initialized in
+        return makeBuffer(m * n) { out in
             x.storage.withUnsafeBufferPointer { xs in
                 weight.storage.withUnsafeBufferPointer { ws in
                     multiply(m: m, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: k,
-                             c: out.baseAddress!, ldc: n)
+                             c: out.base, ldc: n)
                 }
             }
-            initialized = m * n
         }
     }
 }
