@@ -54,14 +54,17 @@ public enum SyntheticAVSet {
         return v.storage.map { Int($0) }
     }
 
-    /// Builds one split: every transcript × every voice. Returns the manifest items written.
+    /// Builds one split: every transcript × every voice (`oneVoiceEach`: transcript n by voice
+    /// n mod the voice count only). Returns the manifest items written; the split's manifest lists
+    /// `preceding` (items of an earlier call for the same split) and then these.
     public static func build(split: String, transcripts: [(id: String, text: String)], voices: [String], out: URL,
-                             renderer: MouthRenderer = MouthRenderer(), log: (String) -> Void) throws -> [SpeechManifest.Item] {
+                             renderer: MouthRenderer = MouthRenderer(), oneVoiceEach: Bool = false,
+                             preceding: [SpeechManifest.Item] = [], log: (String) -> Void) throws -> [SpeechManifest.Item] {
         let folder = out.appendingPathComponent(split)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var items: [SpeechManifest.Item] = []
         for (v, voice) in voices.enumerated() {
-            for (n, t) in transcripts.enumerated() {
+            for (n, t) in transcripts.enumerated() where !oneVoiceEach || n % voices.count == v {
                 let speech = try EspeakSynthesizer.speak(t.text, voice: voice, wordsPerMinute: 150 + 10 * (v % 3))
                 let clip = try AudioClip(samples: speech.samples, sampleRate: speech.sampleRate).resampled(to: 16_000)
                 let name = "\(t.id.replacingOccurrences(of: "/", with: "_"))-v\(v)"
@@ -79,7 +82,7 @@ public enum SyntheticAVSet {
             }
         }
         var text = "# PEFTKit synthetic audio-visual manifest (espeak-ng speech, rendered mouth frames): path<TAB>transcript\n"
-        for i in items { text += "\(split)/\(i.audio.lastPathComponent)\t\(i.transcript)\n" }
+        for i in preceding + items { text += "\(split)/\(i.audio.lastPathComponent)\t\(i.transcript)\n" }
         try AtomicFile.write(Array(text.utf8), to: out.appendingPathComponent("\(split).tsv"))
         return items
     }

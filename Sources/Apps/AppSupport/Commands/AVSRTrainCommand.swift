@@ -72,7 +72,7 @@ enum AVSRTrainCommand {
     static let trainOptions: Set<String> = ["data", "val-data", "out", "model", "epochs", "batch", "lr", "seed", "rates", "lora-mode",
                                             "reduction-factor", "alpha", "train-snr", "train-limit", "visual-features",
                                             "checkpoint-every", "resume", "log-every", "state-cache", "tasks", "weight-decay",
-                                            "video-hidden", "video-rates", "video-context"]
+                                            "video-hidden", "video-rates", "video-context", "visual-front"]
     static let trainFlags: Set<String> = ["video", "no-video-positions"]
 
     static func train(_ args: [String]) throws -> Int32 {
@@ -130,8 +130,10 @@ enum AVSRTrainCommand {
             log("training on \(manifest.items.count) of \(n) utterances (--train-limit)")
         }
         let (whisper, tokenizer, folder) = try loadWhisper(a)
-        // With --video every utterance needs frames; the frozen DINOv2 features are computed once.
-        let video = a.has("video") ? try AVSRVisualCommand.visualFeatures(manifest.items, kind: o.visualFeatures ?? "cls") : nil
+        // With --video every utterance needs frames; the frozen front end's features (DINOv2, or a
+        // viseme front end with --visual-front) are computed once.
+        var video: [Tensor]?, front: VisemeFront?
+        if a.has("video") { (video, front) = try AVSRVisualFrontCommand.trainingFeatures(a, items: manifest.items, options: &o) }
         let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.first?.shape[1], options: o)
         let model = try file.makeModel(whisper: whisper)
         let recs = try recordings(manifest)
@@ -158,6 +160,7 @@ enum AVSRTrainCommand {
         let report = try AVSRTrainer.train(model: model, examples: examples, prompt: prompt(whisper), endOfText: whisper.generation.endOfText,
                                            options: o, run: run, logEvery: try a.int("log-every", default: 10), log: log)
         try file.save(model, to: out)
+        try front?.save(to: out.appendingPathComponent(AVSRVisualFrontCommand.frontFileName))
         let results = TrainResults(steps: report.steps, seconds: report.seconds, cpuSeconds: AVSRTuneCommand.processCPUSeconds() - cpu,
                                    stepsPerSecond: report.stepsPerSecond, utterancesPerSecond: report.utterancesPerSecond,
                                    utterancesPerStep: report.steps > 0 ? report.utterances / report.steps : 0,

@@ -34,10 +34,18 @@ public enum AVSRTuneCommand: Command {
           Hypotheses cut off at 8 + 8 tokens per second of audio or looping are decoded again by
           Whisper's temperature fallback (0.2 … 1.0, seeded); --no-fallback keeps the greedy result.
                avsr-tune make-av-data [--out data/avsr-synthetic] [--train-prompts 120] [--val-prompts 30] [--test-prompts 30] [--train-voices 2]
+                                      [--text FILE [--text-sentences 400] [--text-max-words 12] [--text-seed 5]]
           SYNTHETIC audio-visual set: espeak-ng voices speak short prompts; mouth frames (56 px, 25 fps)
           are rendered from its phoneme timings (visemes). train/eval take --video for it (DINOv2 features).
+          --text FILE adds that many seeded sentences of FILE (one a line, e.g. data/text/dapt.txt) to train only.
                avsr-tune probe-visual [--data data/avsr-synthetic] [--limit 80]
           linear viseme probe of the frozen visual features (and pooled pixels) on a held-out voice.
+               avsr-tune train-visual [--data data/avsr-synthetic] --out FRONT.safetensors [--epochs 40] [--hidden 256]
+                               [--context 2] [--pool 4] [--shift 2] [--lr 2e-3] [--seed 11]
+          viseme front end: a small MLP on per-utterance-normalised pooled frames (±context frames) trained
+          on the training split's per-frame viseme labels, scored on val (held-out voice). Then
+          `train --video --visual-front FRONT [--visual-features posteriors|hidden]` uses it (frozen)
+          instead of DINOv2; the adapter folder keeps a copy, so eval needs no option.
                avsr-tune demo [--short] [--audio-only]   make-data if needed, zero-shot table, training,
           table after adaptation; then the synthetic audio-visual set, Omni-AVSR on ASR/VSR/AVSR and its
           table at clean / 0 / −5 dB (--short: the small version `make demo` runs)
@@ -63,9 +71,10 @@ public enum AVSRTuneCommand: Command {
         case "make-data": return try AVSRTrainCommand.makeData(rest)
         case "make-av-data": return try AVSRVisualCommand.makeAVData(rest)
         case "probe-visual": return try AVSRVisualCommand.probe(rest)
+        case "train-visual": return try AVSRVisualFrontCommand.trainVisual(rest)
         case "train": return try AVSRTrainCommand.train(rest)
         case "demo": return try AVSRDemoCommand.run(rest)
-        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, make-av-data, probe-visual, train or demo")
+        default: throw ArgumentError.badValue("command", sub, expected: "transcribe, eval, make-data, make-av-data, probe-visual, train-visual, train or demo")
         }
     }
 

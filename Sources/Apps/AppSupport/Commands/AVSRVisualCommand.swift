@@ -14,11 +14,31 @@ enum AVSRVisualCommand {
     // MARK: - make-av-data
 
     static func makeAVData(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: ["out", "train-prompts", "val-prompts", "test-prompts", "train-voices", "max-words"], flags: [])
-        try makeAVData(out: URL(fileURLWithPath: a.string("out", default: defaultFolder)), trainPrompts: try a.int("train-prompts", default: 120),
+        let a = try Arguments(args, options: ["out", "train-prompts", "val-prompts", "test-prompts", "train-voices", "max-words",
+                                              "text", "text-sentences", "text-max-words", "text-seed"], flags: [])
+        let out = URL(fileURLWithPath: a.string("out", default: defaultFolder))
+        try makeAVData(out: out, trainPrompts: try a.int("train-prompts", default: 120),
                        valPrompts: try a.int("val-prompts", default: 30), testPrompts: try a.int("test-prompts", default: 30),
                        trainVoices: try a.int("train-voices", default: 2), maxWords: try a.int("max-words", default: 8))
+        if let text = a.string("text") {
+            try addTextSentences(out: out, text: URL(fileURLWithPath: text), count: try a.int("text-sentences", default: 400),
+                                 maxWords: try a.int("text-max-words", default: 12), seed: UInt64(try a.int("text-seed", default: 5)),
+                                 trainVoices: try a.int("train-voices", default: 2))
+        }
         return 0
+    }
+
+    /// `make-av-data --text FILE`: `count` sentences of FILE (seeded, ≤ `maxWords` words;
+    /// `TextPrompts`) added to the **training** split only, each spoken by one training voice in
+    /// turn; val and test keep the held-out Asterisk prompts and voices, so their numbers stay
+    /// comparable with sets built without it.
+    static func addTextSentences(out: URL, text: URL, count: Int, maxWords: Int, seed: UInt64, trainVoices: Int) throws {
+        let sentences = try TextPrompts.pick(contentsOf: text, count: count, maxWords: maxWords, seed: seed)
+        let existing = try SpeechManifest(contentsOf: out.appendingPathComponent("train.tsv")).items
+        let voices = Array(SyntheticAVSet.trainVoices.prefix(max(1, trainVoices)))
+        let added = try SyntheticAVSet.build(split: "train", transcripts: sentences, voices: voices, out: out, oneVoiceEach: true,
+                                             preceding: existing, log: log)
+        log("  + \(added.count) training utterances of sentences from \(text.path) (≤ \(maxWords) words, seed \(seed), one voice each)")
     }
 
     /// Short Asterisk prompts (at most `maxWords` words), split by prompt with the speech split's
@@ -209,7 +229,7 @@ enum AVSRVisualCommand {
         var normaliser = TranscriptNormaliser.standard
         normaliser.numbersAsWords = !a.has("digits")
         let options = WhisperDecodingOptions(beamSize: try a.int("beam", default: 1), maxLength: try a.int("max-length", default: 96))
-        let video = try visualFeatures(items, kind: config.options.visualFeatures ?? "cls")
+        let video = try AVSRVisualFrontCommand.evaluationFeatures(items, kind: config.options.visualFeatures, adapter: URL(fileURLWithPath: adapter))
         let recs = try items.map { try AudioFile.readMono($0.audio) }
         let refs = items.map(\.transcript)
         var table: [String: Double] = [:]
