@@ -6,7 +6,7 @@ import TestSupport
 
 /// The viseme front end (`VisemeFront`, `VisemeFrontTrainer`) and the extra training sentences
 /// (`TextPrompts`). The network is composed of Core's verified ops (Linear, ReLU, cross-entropy,
-/// log-sum-exp from max/exp/sum/log), so it needs no gradient check of its own; its input building
+/// softmax), so it needs no gradient check of its own; its input building
 /// is preprocessing without gradients, checked by hand below.
 @Suite struct VisemeFrontTests {
     /// Frames [2, 4, 4], pool 2: frame 0 is 0.5 with a 0.1 top-left 2 × 2 block, frame 1 all 0.5.
@@ -31,18 +31,18 @@ import TestSupport
         #expect(throws: (any Error).self) { try VisemeFront.inputs(frames: Tensor.zeros([2, 5, 5]), config: config) }
     }
 
-    /// Log-posteriors are the log-softmax of the logits (checked against a Double computation);
-    /// hidden features have the hidden width and no negative entries (after ReLU).
+    /// Posteriors are the softmax of the logits (checked against a Double computation); hidden
+    /// features have the hidden width and no negative entries (after ReLU).
     @Test func outputsArePosteriorsOrHidden() throws {
         let front = try VisemeFront(config: VisemeFront.Config(size: 8, pool: 4, context: 1, hidden: 5, classes: 4), seed: 3)
         let frames = randomTensor([3, 8, 8], seed: 5)
-        let lp = try front.features(frames: frames, output: .logPosteriors)
+        let lp = try front.features(frames: frames, output: .posteriors)
         let logits = withoutGrad { front.forward(try! VisemeFront.inputs(frames: frames, config: front.config)).logits }
         #expect(lp.shape == [3, 4])
         for r in 0..<3 {
             let z = (0..<4).map { Double(logits.storage[r * 4 + $0]) }
             let lse = log(z.map { exp($0) }.reduce(0, +))
-            for j in 0..<4 { #expect(abs(Double(lp.storage[r * 4 + j]) - (z[j] - lse)) < 1e-5) }
+            for j in 0..<4 { #expect(abs(Double(lp.storage[r * 4 + j]) - exp(z[j] - lse)) < 1e-6) }
         }
         let h = try front.features(frames: frames, output: .hidden)
         #expect(h.shape == [3, 5] && h.storage.allSatisfy { $0 >= 0 })

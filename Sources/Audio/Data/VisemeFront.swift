@@ -34,8 +34,10 @@ public final class VisemeFront: Module {
 
     /// What the frozen front end hands to Omni-AVSR per frame.
     public enum Output: String, CaseIterable, Sendable {
-        /// `[T, classes]` log-softmax of the classifier: a compact phonetic code with no face left in it.
-        case logPosteriors = "posteriors"
+        /// `[T, classes]` softmax of the classifier: a compact phonetic code with no face left in it,
+        /// on the unit scale the video projector expects (log-posteriors were tried first: values
+        /// down to −30 swamped the projector's output, and AVSR's training loss stayed at 4× ASR's).
+        case posteriors
         /// `[T, hidden]` the second hidden layer (after ReLU): richer, but also less face-invariant.
         case hidden
     }
@@ -101,26 +103,20 @@ public final class VisemeFront: Module {
     }
 
     /// The frozen front end's per-frame output for one utterance's `[T, H, W]` frames.
-    public func features(frames: Tensor, output: Output = .logPosteriors, name: String = "frames") throws -> Tensor {
+    public func features(frames: Tensor, output: Output = .posteriors, name: String = "frames") throws -> Tensor {
         let x = try Self.inputs(frames: frames, config: config, name: name)
         return withoutGrad {
             let (h, logits) = forward(x)
             switch output {
             case .hidden: return h
-            case .logPosteriors: return logits - logSumExp(logits)
+            case .posteriors: return logits.softmax()
             }
         }
     }
 
-    /// `log Σ_j exp(z_ij)` per row, `[N, 1]` (max-shifted, so large logits do not overflow).
-    private func logSumExp(_ z: Tensor) -> Tensor {
-        let m = z.max(axis: 1, keepDims: true)
-        return m + (z - m).exp().sum(axis: 1, keepDims: true).log()
-    }
-
     /// Most likely viseme of every frame.
     public func predict(frames: Tensor) throws -> [Int] {
-        try features(frames: frames, output: .logPosteriors).argmaxLastAxis()
+        try features(frames: frames, output: .posteriors).argmaxLastAxis()
     }
 
     // MARK: - file

@@ -81,7 +81,7 @@ enum AVSRVisualFrontCommand {
         guard let path = a.string("visual-front") else {
             return (try AVSRVisualCommand.visualFeatures(items, kind: o.visualFeatures ?? "cls"), nil)
         }
-        let out = try output(a.string("visual-features", default: VisemeFront.Output.logPosteriors.rawValue))
+        let out = try output(a.string("visual-features", default: VisemeFront.Output.posteriors.rawValue))
         let front = try VisemeFront.load(URL(fileURLWithPath: path))
         o.visualFeatures = kindPrefix + out.rawValue
         log("video features: viseme front end \(path) (\(out.rawValue), width \(out == .hidden ? front.config.hidden : front.config.classes))")
