@@ -132,7 +132,7 @@ enum AVSRTrainCommand {
         let (whisper, tokenizer, folder) = try loadWhisper(a)
         // With --video every utterance needs frames; the frozen front end's features (DINOv2, or a
         // viseme front end with --visual-front) are computed once.
-        var video: [Tensor]?, front: VisemeFront?
+        var video: [Tensor]?, front: URL?
         if a.has("video") { (video, front) = try AVSRVisualFrontCommand.trainingFeatures(a, items: manifest.items, options: &o) }
         let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.first?.shape[1], options: o)
         let model = try file.makeModel(whisper: whisper)
@@ -160,7 +160,7 @@ enum AVSRTrainCommand {
         let report = try AVSRTrainer.train(model: model, examples: examples, prompt: prompt(whisper), endOfText: whisper.generation.endOfText,
                                            options: o, run: run, logEvery: try a.int("log-every", default: 10), log: log)
         try file.save(model, to: out)
-        try front?.save(to: out.appendingPathComponent(AVSRVisualFrontCommand.frontFileName))
+        if let front { try AVSRVisualFrontCommand.copyFront(front, into: out) }
         let results = TrainResults(steps: report.steps, seconds: report.seconds, cpuSeconds: AVSRTuneCommand.processCPUSeconds() - cpu,
                                    stepsPerSecond: report.stepsPerSecond, utterancesPerSecond: report.utterancesPerSecond,
                                    utterancesPerStep: report.steps > 0 ? report.utterances / report.steps : 0,

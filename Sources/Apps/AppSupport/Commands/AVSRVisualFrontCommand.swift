@@ -75,9 +75,9 @@ enum AVSRVisualFrontCommand {
     }
 
     /// Video features for training: with `--visual-front FRONT` the front end's output (and the
-    /// options' kind becomes `viseme-<output>`), otherwise frozen DINOv2's. Returns the front end
-    /// too, for the adapter folder.
-    static func trainingFeatures(_ a: Arguments, items: [SpeechManifest.Item], options o: inout AVSRTrainingOptions) throws -> ([Tensor], VisemeFront?) {
+    /// options' kind becomes `viseme-<output>`), otherwise frozen DINOv2's. Returns the front end's
+    /// file too, for the adapter folder.
+    static func trainingFeatures(_ a: Arguments, items: [SpeechManifest.Item], options o: inout AVSRTrainingOptions) throws -> ([Tensor], URL?) {
         guard let path = a.string("visual-front") else {
             return (try AVSRVisualCommand.visualFeatures(items, kind: o.visualFeatures ?? "cls"), nil)
         }
@@ -85,7 +85,13 @@ enum AVSRVisualFrontCommand {
         let front = try VisemeFront.load(URL(fileURLWithPath: path))
         o.visualFeatures = kindPrefix + out.rawValue
         log("video features: viseme front end \(path) (\(out.rawValue), width \(out == .hidden ? front.config.hidden : front.config.classes))")
-        return (try features(items, front: front, output: out), front)
+        return (try features(items, front: front, output: out), URL(fileURLWithPath: path))
+    }
+
+    /// Copies the front end's file byte for byte (its provenance metadata included) into the
+    /// adapter folder, atomically.
+    static func copyFront(_ source: URL, into adapter: URL) throws {
+        try AtomicFile.write(Array(try Data(contentsOf: source)), to: adapter.appendingPathComponent(frontFileName))
     }
 
     /// Video features for evaluating the adapter in `adapter`, read as it was trained.
