@@ -59,7 +59,7 @@ demo-dapt: deps models build
 # GenD on synthetic face manipulations of ORL: train on swap+sbi, AUROC per family on held-out identities
 # for GenD and its ablations (a short CPU schedule, stated in the output).
 demo-deepfake: deps models build
-	$(SWIFT) run $(RELEASE) deepfake-detect demo --iterations 40 --lr 3e-3
+	$(SWIFT) run $(RELEASE) deepfake-detect demo --train-identities 24 --per-identity 10 --iterations 450 --lr 3e-3 --seed 1 --out runs/deepfake-study
 
 # The Core engine alone: a small transformer trained from scratch on a synthetic task.
 demo-core: deps build

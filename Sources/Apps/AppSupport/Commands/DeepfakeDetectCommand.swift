@@ -19,7 +19,7 @@ public enum DeepfakeDetectCommand: Command {
           deepfake-detect eval --adapter DETECTOR (--data DIR | --real DIR --fake DIR) [--group-by REGEX] [--families ...] [--model PATH]
           deepfake-detect score --adapter DETECTOR [--model PATH] IMAGE...
           deepfake-detect demo [--data DIR (built from ORL if missing)] [--methods gend,ln,lora,probe,full] [--train-families swap,sbi]
-                               [--iterations 60] [--batch 16] [--image-size 112] [--per-identity 4] [--group-by REGEX] [--out runs/deepfake-demo]
+                               [--iterations 60] [--batch 16] [--image-size 112] [--per-identity 4] [--train-identities 30] [--group-by REGEX] [--out runs/deepfake-demo]
                                [--lr 3e-4] [--method-lr full=3e-6,...  (default: full at --lr/100)] [--seed 42 | --seeds 1,2,3 (mean ± std table)]
           deepfake-detect study RESULT.json... [--out study.md]   (the mean ± std table over demo runs made with different --seed,
                                                                    e.g. in parallel: the same as one demo --seeds run)
@@ -216,9 +216,10 @@ public enum DeepfakeDetectCommand: Command {
 
     static func demo(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: ["data", "methods", "train-families", "iterations", "batch", "image-size", "per-identity",
-                                              "group-by", "out", "model", "seed", "seeds", "lr", "method-lr", "ela"], flags: [])
+                                              "train-identities", "group-by", "out", "model", "seed", "seeds", "lr", "method-lr", "ela"], flags: [])
         let out = URL(fileURLWithPath: a.string("out", default: "runs/deepfake-demo"))
         let perIdentity = try a.int("per-identity", default: 4)
+        let trainIdentities = try a.int("train-identities", default: SyntheticManipulationSet.Options().trainIdentities)
         let dataDir = URL(fileURLWithPath: a.string("data", default: out.appendingPathComponent("data").path))
         let methods = try a.list("methods", default: ["gend", "ln", "lora", "probe", "full"]).map {
             guard let m = GenDMethod(rawValue: $0) else { throw ArgumentError.badValue("methods", $0, expected: GenDMethod.allCases.map(\.rawValue).joined(separator: ", ")) }
@@ -234,9 +235,10 @@ public enum DeepfakeDetectCommand: Command {
         if rates[.full] == nil { rates[.full] = defaultRate(.full, base: o.learningRate) }
         try o.validate()
         if !FileManager.default.fileExists(atPath: dataDir.appendingPathComponent("manifest.json").path) {
-            log("building the synthetic data set from ORL (\(perIdentity) images per identity) into \(dataDir.path)")
+            log("building the synthetic data set from ORL (\(perIdentity) images per identity, \(trainIdentities) training identities) into \(dataDir.path)")
             var b = SyntheticManipulationSet.Options()
             b.perIdentity = perIdentity
+            b.trainIdentities = trainIdentities
             try SyntheticManipulationSet.build(faces: try FaceDataset.orl(models: VisionBackbone.modelsFolder), out: dataDir, options: b, log: log)
         }
         log(String(format: "schedule: %d iterations × batch %d (half real, half fake) at %d px, AdamW lr %.0e (%@), cosine warm restarts every %d steps "
