@@ -206,7 +206,7 @@ enum AVSRVisualCommand {
         }
         print("linear viseme probe (\(Viseme.allCases.count) classes) on \(train.count) training-voice and \(test.count) held-out-voice utterances of \(folder.path)")
         let steps = try a.int("steps", default: 300)
-        for kind in try a.list("kinds", default: ["pixels"] + featureKinds) {
+        for kind in a.list("kinds", default: ["pixels"] + featureKinds) {
             let (xtr, xte) = kind == "pixels" ? (try pixels(train), try pixels(test))
                 : (stacked(try visualFeatures(train, kind: kind)), stacked(try visualFeatures(test, kind: kind)))
             let r = try VisemeProbe.fit(train: xtr, trainLabels: ytr, test: xte, testLabels: yte, classes: Viseme.allCases.count, steps: steps)
