@@ -136,14 +136,16 @@ public final class VisemeFront: Module {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw SpeechManifestError("\(url.path): no such viseme front end; train one with `avsr-tune train-visual --out \(url.lastPathComponent)`")
         }
-        guard let json = try SafeTensors.header(of: url).metadata?["viseme_front_config"],
+        // One mapping serves the metadata and the weights.
+        let file = try SafeTensors.open(url)
+        guard let json = file.metadata?["viseme_front_config"],
               let config = try? JSONDecoder().decode(Config.self, from: Data(json.utf8)) else {
             throw SpeechManifestError("\(url.path): not a viseme front end (no valid 'viseme_front_config' metadata); write one with avsr-tune train-visual")
         }
         let front = try VisemeFront(config: config, seed: 0)
-        let stored = try SafeTensors.read(url)
         for (k, t) in front.namedParameters() {
-            guard let v = stored[k] else { throw SpeechManifestError("\(url.path): tensor '\(k)' is missing") }
+            guard file.contains(k) else { throw SpeechManifestError("\(url.path): tensor '\(k)' is missing") }
+            let v = try file.tensor(k)
             guard v.shape == t.shape else { throw SpeechManifestError("\(url.path): tensor '\(k)' has shape \(v.shape), expected \(t.shape)") }
             t.storage = v.storage
         }

@@ -86,15 +86,21 @@ enum AVSRVisualCommand {
     /// token summarises the image for ImageNet-like content, while the patch tokens keep the
     /// local shape of the lips, so the probe compares them. With the default model one pass
     /// gives both and is cached beside the frames (written atomically).
+    /// An utterance's frames; with `--video` every utterance must have them.
+    static func requiredFrames(_ item: SpeechManifest.Item) throws -> Tensor {
+        guard let frames = try SyntheticAVSet.frames(forAudio: item.audio) else {
+            throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; --video needs frames for every one")
+        }
+        return frames
+    }
+
     static func visualFeatures(_ items: [SpeechManifest.Item], kind: String = "cls", model: String? = nil) throws -> [Tensor] {
         guard featureKinds.contains(kind) else { throw ArgumentError.badValue("visual-features", kind, expected: featureKinds.joined(separator: ", ")) }
         var out: [Tensor] = []
         var backbone: VisionBackbone?
         let started = Date()
         for (n, item) in items.enumerated() {
-            guard let frames = try SyntheticAVSet.frames(forAudio: item.audio) else {
-                throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; --video needs frames for every one")
-            }
+            let frames = try requiredFrames(item)
             let cache = featureCacheURL(forAudio: item.audio)
             // The cache is keyed by a fingerprint of the frames, so frames redrawn in place (a
             // rebuilt set) are never paired with the features of the old ones.

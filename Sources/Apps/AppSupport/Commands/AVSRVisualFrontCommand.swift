@@ -13,8 +13,6 @@ enum AVSRVisualFrontCommand {
     /// `AVSRTrainingOptions.visualFeatures` of an adapter trained on a viseme front end's output.
     static let kindPrefix = "viseme-"
 
-    static func isFrontKind(_ kind: String?) -> Bool { kind?.hasPrefix(kindPrefix) ?? false }
-
     // MARK: - train-visual
 
     /// Trains on `<data>/train.tsv` (labels of the training voices only), scores `<data>/val.tsv`
@@ -59,10 +57,8 @@ enum AVSRVisualFrontCommand {
     /// The front end's per-frame output for every item, `[T, D]` each.
     static func features(_ items: [SpeechManifest.Item], front: VisemeFront, output: VisemeFront.Output) throws -> [Tensor] {
         try items.map { item in
-            guard let frames = try SyntheticAVSet.frames(forAudio: item.audio) else {
-                throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; --video needs frames for every one")
-            }
-            return try front.features(frames: frames, output: output, name: SyntheticAVSet.framesURL(forAudio: item.audio).path)
+            try front.features(frames: try AVSRVisualCommand.requiredFrames(item), output: output,
+                               name: SyntheticAVSet.framesURL(forAudio: item.audio).path)
         }
     }
 
@@ -96,7 +92,7 @@ enum AVSRVisualFrontCommand {
 
     /// Video features for evaluating the adapter in `adapter`, read as it was trained.
     static func evaluationFeatures(_ items: [SpeechManifest.Item], kind: String?, adapter: URL) throws -> [Tensor] {
-        guard let kind, isFrontKind(kind) else { return try AVSRVisualCommand.visualFeatures(items, kind: kind ?? "cls") }
+        guard let kind, kind.hasPrefix(kindPrefix) else { return try AVSRVisualCommand.visualFeatures(items, kind: kind ?? "cls") }
         let front = try VisemeFront.load(adapter.appendingPathComponent(frontFileName))
         return try features(items, front: front, output: try output(String(kind.dropFirst(kindPrefix.count))))
     }
