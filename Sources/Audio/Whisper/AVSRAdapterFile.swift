@@ -32,7 +32,7 @@ public struct AVSRAdapterFile: Codable, Sendable, Equatable {
         return try OmniAVSR(whisper: whisper, videoDim: videoDim, audioRates: options.audioRates, videoRates: options.videoRates,
                             loraMode: mode, reductionFactor: options.reductionFactor, alpha: options.alpha, seed: options.seed,
                             videoTimePositions: options.videoPositions ?? false, videoHidden: options.videoHidden,
-                            videoContext: options.videoContext ?? 0)
+                            videoContext: options.videoContext ?? 0, learnedVideoPositions: options.learnedVideoPositions ?? false)
     }
 
     /// Writes the config and the trainable tensors of `model` into `folder`.

@@ -32,6 +32,11 @@ public struct AVSRTrainingOptions: Codable, Sendable, Equatable {
     public var videoHidden: Int? = nil
     /// Frames of context stacked on each side of every video frame (nil = 0; `OmniAVSR.temporalContext`).
     public var videoContext: Int? = nil
+    /// Cross-modal pre-training of the video branch on the clean audio's encoder states before the
+    /// joint loss (`VideoDistillation`); nil = none.
+    public var videoDistillation: VideoDistillation.Options? = nil
+    /// Video time rows are trainable (`OmniAVSR.videoPositionTable`); nil = the frozen encoder table.
+    public var learnedVideoPositions: Bool? = nil
     public init() {}
 }
 

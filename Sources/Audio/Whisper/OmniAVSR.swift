@@ -29,6 +29,12 @@ public final class OmniAVSR: Module {
     public let videoTimePositions: Bool
     /// Frames of context on each side stacked onto every video frame before compression (0 = none).
     public let videoContext: Int
+    /// Trainable time rows of the video tokens (`video_positions [rows, d]`, initialised from the
+    /// encoder's position table), when `learnedVideoPositions`; nil = the frozen table itself.
+    /// The encoder's *output* carries its time in a form its 4 layers made of the input rows;
+    /// video tokens that should look like those outputs (`VideoDistillation`) need a table that
+    /// can learn it.
+    public let videoPositionTable: Tensor?
     /// The Omni-LoRAs on the decoder, by module path (`layers.0.self_attn.q_proj`, …).
     public private(set) var loras: [(path: String, adapter: TaskRoutedLoRA)] = []
 
@@ -39,7 +45,8 @@ public final class OmniAVSR: Module {
     /// so the video projector's input is `(2c + 1)·videoDim` wide.
     public init(whisper: WhisperModel, videoDim: Int?, audioRates: [Int] = [1, 4, 16], videoRates: [Int] = [1, 2, 5],
                 loraMode: TaskLoRAMode = .sharedAndTask, reductionFactor: Int = 8, alpha: Float = 8, seed: UInt64 = 0,
-                videoTimePositions: Bool = true, videoHidden: Int? = nil, videoContext: Int = 0) throws {
+                videoTimePositions: Bool = true, videoHidden: Int? = nil, videoContext: Int = 0,
+                learnedVideoPositions: Bool = false) throws {
         // One Omni-AVSR per Whisper instance: the LoRAs are attached to its decoder's linears.
         if whisper.decoder.layers.items.first?.selfAttention.query.adapters.contains(where: { $0.name == "omni" }) == true {
             throw WhisperDecodeError("this Whisper model already carries an Omni-AVSR adapter; load a fresh copy of the model for another one")
@@ -48,6 +55,9 @@ public final class OmniAVSR: Module {
         self.videoTimePositions = videoTimePositions
         guard videoContext >= 0 else { throw WhisperDecodeError("video context must be ≥ 0 frames, got \(videoContext)") }
         self.videoContext = videoContext
+        let table = whisper.encoder.embedPositions.weight
+        videoPositionTable = learnedVideoPositions && videoTimePositions && videoDim != nil
+            ? Tensor(table.storage, shape: table.shape, requiresGrad: true) : nil
         whisper.freeze()
         let d = whisper.config.dModel
         let root = SplitMix64(seed: seed)
@@ -77,6 +87,10 @@ public final class OmniAVSR: Module {
         return out
     }
 
+    override public func namedLocalParameters() -> [(String, Tensor)] {
+        videoPositionTable.map { [("video_positions", $0)] } ?? []
+    }
+
     /// FNV-1a of a name: a stable per-module seed (Swift's `hashValue` changes between runs).
     static func fnv1a(_ s: String) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -103,6 +117,9 @@ public final class OmniAVSR: Module {
     /// and encoder positions 50 Hz: window i covers positions [2ri, 2r(i+1)), centre 2ri + r
     /// (clamped to the table), so a video token carries the time of the audio it goes with.
     public func videoTimeEmbedding(count: Int, rate: Int) -> Tensor {
+        if let learned = videoPositionTable {
+            return learned.indexSelect(axis: 0, (0..<count).map { min(learned.shape[0] - 1, 2 * rate * $0 + rate) })
+        }
         let table = whisper.encoder.embedPositions.weight
         let rows = table.shape[0], d = table.shape[1]
         var out = [Float](repeating: 0, count: count * d)

@@ -72,8 +72,9 @@ enum AVSRTrainCommand {
     static let trainOptions: Set<String> = ["data", "val-data", "out", "model", "epochs", "batch", "lr", "seed", "rates", "lora-mode",
                                             "reduction-factor", "alpha", "train-snr", "train-limit", "visual-features",
                                             "checkpoint-every", "resume", "log-every", "state-cache", "tasks", "weight-decay",
-                                            "video-hidden", "video-rates", "video-context", "visual-front"]
-    static let trainFlags: Set<String> = ["video", "no-video-positions"]
+                                            "video-hidden", "video-rates", "video-context", "visual-front",
+                                            "distill-epochs", "distill-lr"]
+    static let trainFlags: Set<String> = ["video", "no-video-positions", "learned-video-positions"]
 
     static func train(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: trainOptions, flags: trainFlags)
@@ -99,6 +100,7 @@ enum AVSRTrainCommand {
         o.reductionFactor = try a.int("reduction-factor", default: o.reductionFactor)
         o.alpha = try a.float("alpha", default: o.alpha)
         o.videoPositions = !a.has("no-video-positions")
+        if a.has("learned-video-positions") { o.learnedVideoPositions = true }
         o.visualFeatures = a.string("visual-features", default: "cls")
         if a.string("tasks") != nil { o.tasks = a.list("tasks", default: []) }
         o.weightDecay = Double(try a.float("weight-decay", default: Float(o.weightDecay ?? 0.1)))
@@ -115,6 +117,17 @@ enum AVSRTrainCommand {
         o.videoRates = try a.list("video-rates", default: o.videoRates.map(String.init)).map {
             guard let r = Int($0), r >= 1 else { throw ArgumentError.badValue("video-rates", $0, expected: "integers ≥ 1, e.g. 1,2,5") }
             return r
+        }
+        let distillEpochs = try a.int("distill-epochs", default: 0)
+        guard distillEpochs >= 0 else { throw ArgumentError.badValue("distill-epochs", "\(distillEpochs)", expected: "0 (none) or a number of epochs") }
+        if distillEpochs > 0 {
+            guard a.has("video") else { throw ArgumentError.badValue("distill-epochs", "\(distillEpochs)", expected: "0 without --video (it pre-trains the video branch)") }
+            var d = VideoDistillation.Options()
+            d.epochs = distillEpochs
+            d.learningRate = Double(try a.float("distill-lr", default: Float(d.learningRate)))
+            d.batchSize = o.batchSize
+            d.seed = o.seed
+            o.videoDistillation = d
         }
         let every = try a.int("checkpoint-every", default: 0)
         guard every >= 0 else { throw ArgumentError.badValue("checkpoint-every", "\(every)", expected: "0 (only at the end) or a number of steps") }
@@ -155,6 +168,14 @@ enum AVSRTrainCommand {
                 examples.append(AVSRExample(audioStates: s, videoFeatures: video?[i], targets: tokenizer.encode(" " + item.transcript),
                                             seconds: Double(recs[i].count) / 16_000))
             }
+        }
+        if let d = o.videoDistillation, run.resumeFrom == nil {
+            // Targets are the clean audio's states, whatever conditions the joint loss trains on.
+            let states = try EncoderCache.states(cache, key: EncoderCache.key(model: folder, items: manifest.items, condition: conditionName(nil), seed: o.seed &+ 1000)) {
+                try AVSRTrainer.encodeAudio(model: whisper, recordings: recs, log: log)
+            }
+            let clean = zip(states, video ?? []).map { AVSRExample(audioStates: $0, videoFeatures: $1, targets: []) }
+            try VideoDistillation.train(model: model, examples: clean, options: d, log: log)
         }
         let cpu = AVSRTuneCommand.processCPUSeconds()
         let report = try AVSRTrainer.train(model: model, examples: examples, prompt: prompt(whisper), endOfText: whisper.generation.endOfText,
