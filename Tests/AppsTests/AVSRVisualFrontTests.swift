@@ -42,10 +42,17 @@ import TestSupport
         let model = try AVSRResumeTests.modelFolder(in: dir).path
         let out = dir.appendingPathComponent("adapter")
         let train = try ResumeSupport.run(exe, ["train", "--data", manifest.path, "--model", model, "--out", out.path, "--epochs", "1", "--batch", "3",
-                                                "--rates", "1", "--video-rates", "1,2", "--video", "--visual-front", front.path], environment: env)
+                                                "--rates", "1", "--video-rates", "1,2", "--video", "--visual-front", front.path,
+                                                "--distill-epochs", "2", "--learned-video-positions", "--video-context", "1"], environment: env)
         #expect(train.status == 0, "train failed: \(train.stderr)")
+        #expect(train.stderr.contains("video distillation:"), "\(train.stderr)")
         let config = try AVSRAdapterFile.readConfig(out)
         #expect(config.options.visualFeatures == "viseme-posteriors" && config.videoDim == Viseme.allCases.count)
+        #expect(config.options.videoDistillation?.epochs == 2 && config.options.learnedVideoPositions == true)
+        // Distillation pre-trains the video branch, so it needs --video.
+        let noVideo = try ResumeSupport.run(exe, ["train", "--data", manifest.path, "--model", model, "--out", dir.appendingPathComponent("a2").path,
+                                                  "--distill-epochs", "2"], environment: env)
+        #expect(noVideo.status != 0 && noVideo.stderr.contains("distill-epochs"), "\(noVideo.stderr)")
         #expect(try Data(contentsOf: out.appendingPathComponent("visual_front.safetensors")) == Data(contentsOf: front))
         let eval = try ResumeSupport.run(exe, ["eval", "--video", "--adapter", out.path, "--data", manifest.path, "--model", model, "--snr", "clean",
                                                "--max-length", "4"], environment: env)
