@@ -59,6 +59,44 @@ import TestSupport
         #expect(eval.status == 0 && eval.stdout.contains("VSR") && eval.stdout.contains("AVSR"), "eval failed: \(eval.stderr)")
     }
 
+    /// An utterance whose frames file is missing: `train --video` warns and trains it audio-only,
+    /// `eval --video` decodes its AVSR audio-only and leaves it out of VSR (warning); with
+    /// `--strict` both stop naming the file and write no adapter.
+    @Test func missingFramesFallBackToAudioOnlyOrStopUnderStrict() throws {
+        guard let exe = AVSRResumeTests.executable() else {
+            Issue.record("avsr-tune is not built (.build/release/avsr-tune); build with --build-tests first")
+            return
+        }
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manifest = try AVSRResumeTests.data(in: dir)
+        try Self.addFrames(manifest, labels: true)
+        let env = ResumeSupport.environment()
+        let front = dir.appendingPathComponent("front.safetensors")
+        let tv = try ResumeSupport.run(exe, ["train-visual", "--data", dir.path, "--out", front.path, "--epochs", "2", "--hidden", "16"], environment: env)
+        #expect(tv.status == 0, "train-visual failed: \(tv.stderr)")
+        let gone = SyntheticAVSet.framesURL(forAudio: dir.appendingPathComponent("u2.wav"))
+        try FileManager.default.removeItem(at: gone)
+        let model = try AVSRResumeTests.modelFolder(in: dir).path
+        let common = ["--data", manifest.path, "--model", model, "--epochs", "1", "--batch", "3", "--rates", "1", "--video-rates", "1",
+                      "--video", "--visual-front", front.path]
+        let strictOut = dir.appendingPathComponent("strict")
+        let strict = try ResumeSupport.run(exe, ["train", "--out", strictOut.path, "--strict"] + common, environment: env)
+        #expect(strict.status != 0 && strict.stderr.contains(gone.lastPathComponent) && strict.stderr.contains("--strict"), "\(strict.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: strictOut.appendingPathComponent(AVSRAdapterFile.weightsName).path))
+
+        let out = dir.appendingPathComponent("adapter")
+        let train = try ResumeSupport.run(exe, ["train", "--out", out.path] + common, environment: env)
+        #expect(train.status == 0, "train failed: \(train.stderr)")
+        #expect(train.stderr.contains("warning: 1 of 6 utterances have no frames") && train.stderr.contains("ASR task only"), "\(train.stderr)")
+        let eval = try ResumeSupport.run(exe, ["eval", "--video", "--adapter", out.path, "--data", manifest.path, "--model", model, "--snr", "clean",
+                                               "--max-length", "4"], environment: env)
+        #expect(eval.status == 0 && eval.stdout.contains("AVSR") && eval.stderr.contains("decoded audio-only"), "eval failed: \(eval.stderr)")
+        let evalStrict = try ResumeSupport.run(exe, ["eval", "--video", "--strict", "--adapter", out.path, "--data", manifest.path, "--model", model,
+                                                     "--snr", "clean", "--max-length", "4"], environment: env)
+        #expect(evalStrict.status != 0 && evalStrict.stderr.contains(gone.lastPathComponent), "\(evalStrict.stderr)")
+    }
+
     @Test func framesWithoutVisemesAreRefused() throws {
         guard let exe = AVSRResumeTests.executable() else {
             Issue.record("avsr-tune is not built (.build/release/avsr-tune); build with --build-tests first")

@@ -63,7 +63,7 @@ public struct AVSRExample: Sendable {
 ///
 /// Each step draws one batch and one compression rate per modality uniformly from the trained
 /// rates (Matryoshka training, the paper's "optimized" variant), shared by every task the data
-/// supports (ASR always; VSR and AVSR when every example has video; `options.tasks` may narrow
+/// supports (ASR always; VSR and AVSR on the batch's examples that have video; `options.tasks` may narrow
 /// them), and minimises the paper's `(1.0·L_ASR + 1.5·L_VSR + 1.0·L_AVSR)/3` with
 /// AdamW over the Omni-LoRAs, the rate projectors and the modality embeddings. Batches are a
 /// seeded shuffle per epoch (the last partial batch is kept).
@@ -180,7 +180,9 @@ public enum AVSRTrainer {
         guard o.epochs >= 1, o.batchSize >= 1, o.learningRate > 0 else {
             throw WhisperDecodeError("epochs, batch size and learning rate must be positive")
         }
-        let hasVideo = model.video != nil && examples.allSatisfy { $0.videoFeatures != nil }
+        // Utterances without video (frames missing) train the audio-only task; the video tasks of
+        // a step read the batch's utterances that have it.
+        let hasVideo = model.video != nil && examples.contains { $0.videoFeatures != nil }
         let hasAudio = examples.allSatisfy { $0.audioStates != nil }
         var tasks = AVSRTask.allCases.filter {
             let use = OmniAVSR.uses($0)
@@ -192,7 +194,7 @@ public enum AVSRTrainer {
                 throw WhisperDecodeError("unknown task '\(name)' (use asr, vsr, avsr)")
             }
             tasks = tasks.filter { wanted.contains($0.rawValue) }
-            guard !tasks.isEmpty else { throw WhisperDecodeError("none of the tasks \(wanted) can be trained on these examples (video for every utterance is needed for vsr and avsr)") }
+            guard !tasks.isEmpty else { throw WhisperDecodeError("none of the tasks \(wanted) can be trained on these examples (vsr and avsr need video features)") }
         }
         let params = model.trainableParameters()
         let opt = AdamW(learningRate: o.learningRate, beta2: o.beta2 ?? 0.98, weightDecay: o.weightDecay ?? 0.1)
@@ -225,8 +227,10 @@ public enum AVSRTrainer {
                 let videoRate = model.video?.sampleRate(using: &rng) ?? 1
                 var taskLosses: [AVSRTask: Tensor] = [:]
                 for task in tasks {
-                    let batch = epochOrder[(s * o.batchSize)..<min((s + 1) * o.batchSize, examples.count)].map { examples[$0] }
                     let use = OmniAVSR.uses(task)
+                    let batch = epochOrder[(s * o.batchSize)..<min((s + 1) * o.batchSize, examples.count)].map { examples[$0] }
+                        .filter { !use.video || $0.videoFeatures != nil }
+                    if batch.isEmpty { continue }
                     let audio = use.audio ? try stack(batch.map { $0.audioStates! }) : nil
                     let video = use.video ? try stack(batch.map { $0.videoFeatures! }) : nil
                     let (memory, mask) = try model.memory(task: task, audioStates: audio?.0, audioLengths: audio?.1, audioRate: audioRate,

@@ -74,7 +74,7 @@ enum AVSRTrainCommand {
                                             "checkpoint-every", "resume", "log-every", "state-cache", "tasks", "weight-decay",
                                             "video-hidden", "video-rates", "video-context", "visual-front",
                                             "distill-epochs", "distill-lr"]
-    static let trainFlags: Set<String> = ["video", "no-video-positions", "learned-video-positions"]
+    static let trainFlags: Set<String> = ["video", "no-video-positions", "learned-video-positions", "strict"]
 
     static func train(_ args: [String]) throws -> Int32 {
         let a = try Arguments(args, options: trainOptions, flags: trainFlags)
@@ -145,16 +145,16 @@ enum AVSRTrainCommand {
         let (whisper, tokenizer, folder) = try loadWhisper(a)
         // With --video every utterance needs frames; the frozen front end's features (DINOv2, or a
         // viseme front end with --visual-front) are computed once.
-        var video: [Tensor]?, front: URL?
+        var video: [Tensor?]?, front: URL?
         if a.has("video") { (video, front) = try AVSRVisualFrontCommand.trainingFeatures(a, items: manifest.items, options: &o) }
-        let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.first?.shape[1], options: o)
+        let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.lazy.compactMap { $0 }.first?.shape[1], options: o)
         let model = try file.makeModel(whisper: whisper)
         let recs = try recordings(manifest)
         var examples: [AVSRExample] = []
         let lipReadingOnly = o.tasks == ["vsr"] && video != nil
         if lipReadingOnly, let video {
             // Lip reading alone never reads the audio: skip the encoder (and the noise copies).
-            for (i, item) in manifest.items.enumerated() {
+            for (i, item) in manifest.items.enumerated() where video[i] != nil {
                 examples.append(AVSRExample(audioStates: nil, videoFeatures: video[i], targets: tokenizer.encode(" " + item.transcript),
                                             seconds: Double(recs[i].count) / 16_000))
             }
@@ -165,7 +165,7 @@ enum AVSRTrainCommand {
                 try AVSRTrainer.encodeAudio(model: whisper, recordings: try noisy(recs, snr: snr, seed: o.seed &+ 1000), log: log)
             }
             for (i, (s, item)) in zip(states, manifest.items).enumerated() {
-                examples.append(AVSRExample(audioStates: s, videoFeatures: video?[i], targets: tokenizer.encode(" " + item.transcript),
+                examples.append(AVSRExample(audioStates: s, videoFeatures: video?[i] ?? nil, targets: tokenizer.encode(" " + item.transcript),
                                             seconds: Double(recs[i].count) / 16_000))
             }
         }
@@ -174,7 +174,7 @@ enum AVSRTrainCommand {
             let states = try EncoderCache.states(cache, key: EncoderCache.key(model: folder, items: manifest.items, condition: conditionName(nil), seed: o.seed &+ 1000)) {
                 try AVSRTrainer.encodeAudio(model: whisper, recordings: recs, log: log)
             }
-            let clean = zip(states, video ?? []).map { AVSRExample(audioStates: $0, videoFeatures: $1, targets: []) }
+            let clean = zip(states, video ?? []).compactMap { s, v in v.map { AVSRExample(audioStates: s, videoFeatures: $0, targets: []) } }
             try VideoDistillation.train(model: model, examples: clean, options: d, log: log)
         }
         let cpu = AVSRTuneCommand.processCPUSeconds()
@@ -284,7 +284,7 @@ enum AVSRTrainCommand {
     static let evalOptions: Set<String> = ["data", "adapter", "model", "rates", "snr", "beam", "max-length", "limit", "state-cache", "tasks"]
 
     static func evaluate(_ args: [String]) throws -> Int32 {
-        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video", "no-fallback"])
+        let a = try Arguments(args, options: evalOptions, flags: ["print", "digits", "video", "no-fallback", "strict"])
         if a.has("video") {
             guard let adapter = a.string("adapter") else { throw ArgumentError.missingRequired("adapter (an audio-visual adapter from train --video)") }
             _ = try AVSRVisualCommand.avTable(a, data: a.string("data", default: AVSRVisualCommand.defaultFolder + "/test.tsv"), adapter: adapter)

@@ -89,9 +89,29 @@ enum AVSRVisualCommand {
     /// An utterance's frames; with `--video` every utterance must have them.
     static func requiredFrames(_ item: SpeechManifest.Item) throws -> Tensor {
         guard let frames = try SyntheticAVSet.frames(forAudio: item.audio) else {
-            throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; --video needs frames for every one")
+            throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; with --strict every utterance needs them (without it, it is used audio-only)")
         }
         return frames
+    }
+
+    /// Features of the items that have frames and nil for those without: an utterance with no
+    /// frames file is used audio-only (`consequence` says how; a warning names the first such file),
+    /// or, with `strict`, is an error naming it. No utterance with frames at all is an error.
+    static func featuresWhereFramesExist(_ items: [SpeechManifest.Item], strict: Bool, consequence: String,
+                                         features: ([SpeechManifest.Item]) throws -> [Tensor]) throws -> [Tensor?] {
+        let missing = items.indices.filter { !FileManager.default.fileExists(atPath: SyntheticAVSet.framesURL(forAudio: items[$0].audio).path) }
+        if let first = missing.first {
+            let path = SyntheticAVSet.framesURL(forAudio: items[first].audio).path
+            guard !strict else { _ = try requiredFrames(items[first]); return [] }
+            guard missing.count < items.count else {
+                throw SpeechManifestError("\(path): no frames, nor for any of the \(items.count) utterances; --video needs frames (make-av-data writes them)")
+            }
+            log("warning: \(missing.count) of \(items.count) utterances have no frames (first: \(path)); \(consequence) (--strict makes this an error)")
+        }
+        let present = Set(items.indices).subtracting(missing).sorted()
+        var out = [Tensor?](repeating: nil, count: items.count)
+        for (i, f) in zip(present, try features(present.map { items[$0] })) { out[i] = f }
+        return out
     }
 
     static func visualFeatures(_ items: [SpeechManifest.Item], kind: String = "cls", model: String? = nil) throws -> [Tensor] {
@@ -235,14 +255,38 @@ enum AVSRVisualCommand {
         var normaliser = TranscriptNormaliser.standard
         normaliser.numbersAsWords = !a.has("digits")
         let options = WhisperDecodingOptions(beamSize: try a.int("beam", default: 1), maxLength: try a.int("max-length", default: 96))
-        let video = try AVSRVisualFrontCommand.evaluationFeatures(items, kind: config.options.visualFeatures, adapter: URL(fileURLWithPath: adapter))
+        let video = try featuresWhereFramesExist(items, strict: a.has("strict"),
+                                                 consequence: "their AVSR is decoded audio-only (ASR) and VSR leaves them out") {
+            try AVSRVisualFrontCommand.evaluationFeatures($0, kind: config.options.visualFeatures, adapter: URL(fileURLWithPath: adapter))
+        }
         let recs = try items.map { try AudioFile.readMono($0.audio) }
         let refs = items.map(\.transcript)
         var table: [String: Double] = [:]
-        func wer(_ ids: [[Int]], task: String = "") -> Double {
+        let withVideo = video.indices.filter { video[$0] != nil }
+        func wer(_ ids: [[Int]], task: String = "", of indices: [Int]? = nil) -> Double {
             let hyps = ids.map { tokenizer.decode($0, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
-            if a.has("print") { for (r, h) in zip(refs, hyps).prefix(8) { print("  [\(task)] ref: \(r)\thyp: \(h)") } }
-            return WordErrorRate.compute(references: refs, hypotheses: hyps, normaliser: normaliser).wer ?? .nan
+            let references = indices.map { $0.map { refs[$0] } } ?? refs
+            if a.has("print") { for (r, h) in zip(references, hyps).prefix(8) { print("  [\(task)] ref: \(r)\thyp: \(h)") } }
+            return WordErrorRate.compute(references: references, hypotheses: hyps, normaliser: normaliser).wer ?? .nan
+        }
+        /// Lip reading of the utterances with frames.
+        func lipReading(_ examples: [AVSRExample], rate: Int) throws -> Double {
+            wer(try AVSRTrainer.transcribe(model: model, examples: withVideo.map { examples[$0] }, task: .vsr, audioRate: 1, videoRate: rate,
+                                           options: options), task: "VSR v\(rate)", of: withVideo)
+        }
+        /// AVSR where frames exist, ASR (the audio-only fallback) where they do not, in manifest order.
+        func audioVisual(_ examples: [AVSRExample], audioRate: Int, videoRate: Int) throws -> [[Int]] {
+            var out = [[Int]](repeating: [], count: examples.count)
+            let av = try AVSRTrainer.transcribe(model: model, examples: withVideo.map { examples[$0] }, task: .avsr, audioRate: audioRate,
+                                                videoRate: videoRate, options: options)
+            for (i, ids) in zip(withVideo, av) { out[i] = ids }
+            let audioOnly = examples.indices.filter { video[$0] == nil }
+            if !audioOnly.isEmpty {
+                let asr = try AVSRTrainer.transcribe(model: model, examples: audioOnly.map { examples[$0] }, task: .asr, audioRate: audioRate,
+                                                     videoRate: 1, options: options)
+                for (i, ids) in zip(audioOnly, asr) { out[i] = ids }
+            }
+            return out
         }
         let ar = config.options.audioRates, vr = config.options.videoRates
         print("WER on \(items.count) synthetic AV utterances of \(data) (adapter \(adapter); visual stream SYNTHETIC: rendered mouth shapes from espeak-ng phoneme timings)")
@@ -254,7 +298,7 @@ enum AVSRVisualCommand {
                 let examples = zip(video, recs).map { AVSRExample(audioStates: nil, videoFeatures: $0, targets: [], seconds: Double($1.count) / 16_000) }
                 var line = "(video)  VSR  "
                 for r in vr {
-                    let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .vsr, audioRate: 1, videoRate: r, options: options), task: "VSR v\(r)")
+                    let v = try lipReading(examples, rate: r)
                     table["VSR v\(r)"] = v
                     line += String(format: "v%-3d %.3f  ", r, v)
                 }
@@ -275,7 +319,7 @@ enum AVSRVisualCommand {
             if !vsrDone {  // lip reading does not depend on the audio condition
                 line = "(video)  VSR  "
                 for r in vr {
-                    let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .vsr, audioRate: 1, videoRate: r, options: options), task: "VSR v\(r)")
+                    let v = try lipReading(examples, rate: r)
                     table["VSR v\(r)"] = v
                     line += String(format: "v%-3d %.3f  ", r, v)
                 }
@@ -284,7 +328,7 @@ enum AVSRVisualCommand {
             }
             line = "\(cond.padding(toLength: 8, withPad: " ", startingAt: 0)) AVSR "
             for (ra, rv) in zip(ar, vr) where rows.contains("avsr") {
-                let v = wer(try AVSRTrainer.transcribe(model: model, examples: examples, task: .avsr, audioRate: ra, videoRate: rv, options: options), task: "\(cond) AVSR a\(ra)v\(rv)")
+                let v = wer(try audioVisual(examples, audioRate: ra, videoRate: rv), task: "\(cond) AVSR a\(ra)v\(rv)")
                 table["\(cond) AVSR a\(ra)v\(rv)"] = v
                 line += String(format: "a%d/v%-3d %.3f  ", ra, rv, v)
             }

@@ -73,15 +73,23 @@ enum AVSRVisualFrontCommand {
     /// Video features for training: with `--visual-front FRONT` the front end's output (and the
     /// options' kind becomes `viseme-<output>`), otherwise frozen DINOv2's. Returns the front end's
     /// file too, for the adapter folder.
-    static func trainingFeatures(_ a: Arguments, items: [SpeechManifest.Item], options o: inout AVSRTrainingOptions) throws -> ([Tensor], URL?) {
+    /// An utterance without frames gets nil (it trains the ASR task only, with a warning), or with
+    /// `--strict` stops the run naming its file.
+    static func trainingFeatures(_ a: Arguments, items: [SpeechManifest.Item], options o: inout AVSRTrainingOptions) throws -> ([Tensor?], URL?) {
+        let consequence = "they train the ASR task only"
         guard let path = a.string("visual-front") else {
-            return (try AVSRVisualCommand.visualFeatures(items, kind: o.visualFeatures ?? "cls"), nil)
+            let kind = o.visualFeatures ?? "cls"
+            return (try AVSRVisualCommand.featuresWhereFramesExist(items, strict: a.has("strict"), consequence: consequence) {
+                try AVSRVisualCommand.visualFeatures($0, kind: kind)
+            }, nil)
         }
         let out = try output(a.string("visual-features", default: VisemeFront.Output.posteriors.rawValue))
         let front = try VisemeFront.load(URL(fileURLWithPath: path))
         o.visualFeatures = kindPrefix + out.rawValue
         log("video features: viseme front end \(path) (\(out.rawValue), width \(out == .hidden ? front.config.hidden : front.config.classes))")
-        return (try features(items, front: front, output: out), URL(fileURLWithPath: path))
+        return (try AVSRVisualCommand.featuresWhereFramesExist(items, strict: a.has("strict"), consequence: consequence) {
+            try features($0, front: front, output: out)
+        }, URL(fileURLWithPath: path))
     }
 
     /// Copies the front end's file byte for byte (its provenance metadata included) into the
