@@ -23,6 +23,19 @@ import TestSupport
         try FileManager.default.copyItem(at: manifest, to: manifest.deletingLastPathComponent().appendingPathComponent("val.tsv"))
     }
 
+    /// Six utterances with frames and labels in `dir`, and a viseme front end (hidden 16) trained on
+    /// them by `train-visual`: (manifest, front end file, child environment).
+    static func setUpWithFront(_ exe: URL, in dir: URL, epochs: Int) throws -> (URL, URL, [String: String]) {
+        let manifest = try AVSRResumeTests.data(in: dir)
+        try addFrames(manifest, labels: true)
+        let env = ResumeSupport.environment()
+        let front = dir.appendingPathComponent("front.safetensors")
+        let tv = try ResumeSupport.run(exe, ["train-visual", "--data", dir.path, "--out", front.path, "--epochs", "\(epochs)", "--hidden", "16"],
+                                       environment: env)
+        #expect(tv.status == 0, "train-visual failed: \(tv.stderr)")
+        return (manifest, front, env)
+    }
+
     @Test func trainVisualThenTrainAndEvalWithIt() throws {
         guard let exe = AVSRResumeTests.executable() else {
             Issue.record("avsr-tune is not built (.build/release/avsr-tune); build with --build-tests first")
@@ -30,12 +43,7 @@ import TestSupport
         }
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let manifest = try AVSRResumeTests.data(in: dir)
-        try Self.addFrames(manifest, labels: true)
-        let env = ResumeSupport.environment()
-        let front = dir.appendingPathComponent("front.safetensors")
-        let tv = try ResumeSupport.run(exe, ["train-visual", "--data", dir.path, "--out", front.path, "--epochs", "3", "--hidden", "16"], environment: env)
-        #expect(tv.status == 0, "train-visual failed: \(tv.stderr)")
+        let (manifest, front, env) = try Self.setUpWithFront(exe, in: dir, epochs: 3)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("front.json").path))
         #expect(try VisemeFront.load(front).config.hidden == 16)
 
@@ -69,12 +77,7 @@ import TestSupport
         }
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let manifest = try AVSRResumeTests.data(in: dir)
-        try Self.addFrames(manifest, labels: true)
-        let env = ResumeSupport.environment()
-        let front = dir.appendingPathComponent("front.safetensors")
-        let tv = try ResumeSupport.run(exe, ["train-visual", "--data", dir.path, "--out", front.path, "--epochs", "2", "--hidden", "16"], environment: env)
-        #expect(tv.status == 0, "train-visual failed: \(tv.stderr)")
+        let (manifest, front, env) = try Self.setUpWithFront(exe, in: dir, epochs: 2)
         let gone = SyntheticAVSet.framesURL(forAudio: dir.appendingPathComponent("u2.wav"))
         try FileManager.default.removeItem(at: gone)
         let model = try AVSRResumeTests.modelFolder(in: dir).path
