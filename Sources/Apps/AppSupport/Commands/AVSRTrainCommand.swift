@@ -143,8 +143,9 @@ enum AVSRTrainCommand {
             log("training on \(manifest.items.count) of \(n) utterances (--train-limit)")
         }
         let (whisper, tokenizer, folder) = try loadWhisper(a)
-        // With --video every utterance needs frames; the frozen front end's features (DINOv2, or a
-        // viseme front end with --visual-front) are computed once.
+        // With --video the frozen front end's features (DINOv2, or a viseme front end with
+        // --visual-front) are computed once per utterance with frames; one without is used
+        // audio-only (a warning), or stops the run under --strict.
         var video: [Tensor?]?, front: URL?
         if a.has("video") { (video, front) = try AVSRVisualFrontCommand.trainingFeatures(a, items: manifest.items, options: &o) }
         let file = AVSRAdapterFile(baseModel: folder, videoDim: video?.lazy.compactMap { $0 }.first?.shape[1], options: o)

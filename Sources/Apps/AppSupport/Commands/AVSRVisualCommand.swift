@@ -86,10 +86,10 @@ enum AVSRVisualCommand {
     /// token summarises the image for ImageNet-like content, while the patch tokens keep the
     /// local shape of the lips, so the probe compares them. With the default model one pass
     /// gives both and is cached beside the frames (written atomically).
-    /// An utterance's frames; with `--video` every utterance must have them.
+    /// An utterance's frames, or an error naming its frames file.
     static func requiredFrames(_ item: SpeechManifest.Item) throws -> Tensor {
         guard let frames = try SyntheticAVSet.frames(forAudio: item.audio) else {
-            throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance; with --strict every utterance needs them (without it, it is used audio-only)")
+            throw SpeechManifestError("\(SyntheticAVSet.framesURL(forAudio: item.audio).path): no frames for this utterance (make-av-data writes them; train and eval --video without --strict use such an utterance audio-only)")
         }
         return frames
     }
