@@ -65,13 +65,15 @@ public struct CPUFeatures: Sendable {
         return CPUFeatures(vendor: vendor, flags: flags)
     }
 
-    /// SkylakeX for Intel with AVX-512 F/BW/VL; Haswell for other x86 with AVX2+FMA; else nil.
-    /// (Mirrors scripts/openblas-coretype.sh.) AMD CPUs with AVX-512 get Haswell on purpose:
-    /// OpenBLAS 0.3.21 predates Zen 4, and the machines we run on that set OPENBLAS_CORETYPE
-    /// themselves choose Haswell for them because newer kernels were seen to misbehave there.
-    /// Users who have verified SkylakeX on their AMD CPU can export OPENBLAS_CORETYPE=SkylakeX.
+    /// SkylakeX for x86 with AVX-512 F/BW/VL (Intel, or AMD Zen 4 and later); Haswell for other x86
+    /// with AVX2+FMA; else nil (mirrors scripts/openblas-coretype.sh). AMD CPUs with AVX-512 got
+    /// Haswell until the ninth session, on the word of a machine that pinned it; on an AMD EPYC
+    /// with AVX-512 Debian's OpenBLAS itself picks Cooperlake (512-bit), the whole test suite
+    /// passes with SkylakeX, and Haswell halved the GEMM width (docs/speed.md: Whisper
+    /// transcription level with CTranslate2 instead of 1.20-1.34x slower, GenD training 1.23-1.35x
+    /// PyTorch instead of 0.83x). `OPENBLAS_CORETYPE=Haswell` in the environment still wins.
     public var preferredOpenBLASCore: String? {
-        if vendor == "GenuineIntel" && flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil
     }
